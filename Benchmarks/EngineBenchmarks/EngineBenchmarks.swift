@@ -1,0 +1,125 @@
+import Benchmark
+import BidlineCore
+
+/// SplitMix64: a tiny deterministic generator for benchmark inputs.
+struct SplitMix64 {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// A warm engine: `investors` verified, funded investors and `listings` open listings of 10,000,000.00.
+func warmEngine(investors: Int, listings: Int, listingYuan: Int64 = 10_000_000, depositYuan: Int64 = 10_000_000) -> Engine {
+    var engine = Engine()
+    var now: Int64 = 1_700_000_000_000
+    func apply(_ command: Command) {
+        now += 1
+        guard engine.apply(command, at: now).changedState else { fatalError("set-up command refused: \(command)") }
+    }
+    apply(.addUser(NewUser(id: "borrower", roles: .borrower, kind: .company, verified: true, riskLevel: 5)))
+    for i in 0..<investors {
+        apply(.addUser(NewUser(id: "inv\(i)", roles: .investor, verified: true, riskLevel: 5)))
+        apply(.deposit(UserIndex(i + 1), Money(yuan: depositYuan), ref: nil))
+    }
+    let terms = ListingTerms(
+        amount: Money(yuan: listingYuan), rate: BasisPoints(1200), termMonths: 12, method: .epi, grade: .a,
+        windowMillis: 30 * 86_400_000)
+    // The company cap (1,000,000.00) would stop a real borrower; spread listings over company borrowers.
+    var borrower = 0
+    var borrowed: Int64 = 0
+    for l in 0..<listings {
+        if borrowed + listingYuan > 1_000_000 || l == 0 {
+            apply(.addUser(NewUser(id: "corp\(l)", roles: .borrower, kind: .company, verified: true, riskLevel: 5)))
+            borrower = engine.state.users.count - 1
+            borrowed = 0
+        }
+        var listingTerms = terms
+        if listingYuan > 1_000_000 { listingTerms.amount = Money(yuan: 1_000_000) }
+        apply(.submitListing(UserIndex(borrower), listingTerms))
+        borrowed += listingTerms.amount.cents / 100
+        apply(.approve(ListingID(UInt32(engine.state.listings.count))))
+    }
+    return engine
+}
+
+/// Shared mutable benchmark state. `@unchecked Sendable`: package-benchmark runs one benchmark at a time on one
+/// thread, so the engine is never touched concurrently.
+final class Box: @unchecked Sendable {
+    var engine: Engine?
+    var rng = SplitMix64(state: 42)
+    var now: Int64 = 1_800_000_000_000
+}
+
+let bidBox = Box()
+
+let benchmarks: @Sendable () -> Void = {
+    // In-process bids on a warm engine: 100,000 investors, 10,000 open listings, random valid bids without ref=.
+    Benchmark(
+        "Engine.apply(bid) warm 100k investors × 10k listings",
+        configuration: .init(
+            metrics: [.throughput, .wallClock, .mallocCountTotal, .instructions],
+            timeUnits: .nanoseconds, scalingFactor: .mega, maxDuration: .seconds(20), maxIterations: 8)
+    ) { benchmark in
+        if bidBox.engine == nil {
+            bidBox.engine = warmEngine(investors: 100_000, listings: 10_000)
+            bidBox.engine!.events.reserveCapacity(1 << 16)
+        }
+        var engine = bidBox.engine!
+        bidBox.engine = nil  // keep the engine uniquely referenced: no copy-on-write during the run
+        let listingCount = UInt64(engine.state.listings.count)
+        let firstInvestor = UInt64(1)
+        var rng = bidBox.rng
+        var now = bidBox.now
+        var accepted = 0
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            let r = rng.next()
+            let investor = UserIndex(UInt32(firstInvestor + (r & 0xFFFF_FFFF) % 100_000))
+            let listing = ListingID(UInt32(1 + (r >> 32) % listingCount))
+            now &+= 1
+            let outcome = engine.apply(
+                .bid(BidRequest(investor: investor, listing: listing, amount: Money(cents: 5_000 + Int64(r >> 60) * 5_000))),
+                at: now)
+            if case .applied = outcome { accepted &+= 1 }
+            if engine.events.count > 60_000 { engine.events.removeAll(keepingCapacity: true) }
+        }
+        benchmark.stopMeasurement()
+        precondition(accepted == benchmark.scaledIterations.count, "a benchmark bid was refused")
+        blackHole(accepted)
+        bidBox.rng = rng
+        bidBox.now = now
+        bidBox.engine = engine
+    }
+
+    // Resident memory with 1,000,000 users and 10,000,000 live bids (target ≤ 256 B/user + 64 B/bid = 896 MB).
+    Benchmark(
+        "Engine memory 1M users + 10M live bids",
+        configuration: .init(
+            metrics: [.peakMemoryResident, .wallClock], timeUnits: .milliseconds, maxDuration: .seconds(120),
+            maxIterations: 1)
+    ) { benchmark in
+        // 1,000,000 users (999,000 investors); 10,000 listings of 25,000,000 cents each take 1,000 bids of 50.00... 
+        // 10M bids of 50.00 = 500,000,000.00 spread over 1,000 listings of 1,000,000.00 (10,000 bids each).
+        var engine = warmEngine(investors: 999_000, listings: 1_000, listingYuan: 1_000_000, depositYuan: 1_000)
+        var rng = SplitMix64(state: 7)
+        var now: Int64 = 1_800_000_000_000
+        var accepted = 0
+        while accepted < 10_000_000 {
+            let r = rng.next()
+            let investor = UserIndex(UInt32(1 + (r & 0xFFFF_FFFF) % 999_000))
+            let listing = ListingID(UInt32(1 + (r >> 32) % 1_000))
+            now &+= 1
+            if case .applied = engine.apply(.bid(BidRequest(investor: investor, listing: listing, amount: Money(yuan: 50))), at: now) {
+                accepted += 1
+            }
+            if engine.events.count > 60_000 { engine.events.removeAll(keepingCapacity: true) }
+        }
+        blackHole(engine.state.bids.count)
+        blackHole(engine)
+    }
+}

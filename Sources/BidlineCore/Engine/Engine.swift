@@ -1,0 +1,252 @@
+import Collections
+
+/// A bidding-window or due-date deadline, ordered by time then listing number (deterministic).
+struct Deadline: Comparable, Sendable {
+    var atMillis: Int64
+    var listing: UInt32
+
+    static func < (a: Deadline, b: Deadline) -> Bool {
+        a.atMillis != b.atMillis ? a.atMillis < b.atMillis : a.listing < b.listing
+    }
+}
+
+/// Key of a remembered `ref=`: per user.
+struct RefKey: Hashable, Sendable {
+    var user: UInt32
+    var ref: String
+}
+
+/// The deterministic matching core: a synchronous state machine.
+///
+/// `apply(_:at:)` is the only way state changes. It reads no clock, draws no random numbers and does no I/O:
+/// the same commands at the same times always give the same state, byte for byte (compare ``stateHash()``).
+/// Not thread-safe by itself: one owner (the engine actor) drives it. Invariants (conservation of money, no
+/// negative balance, no over-raised listing) are asserted as it runs; a violated invariant stops the process
+/// rather than corrupting the books.
+public struct Engine: Sendable {
+    /// The canonical state (what snapshots hold and what the state hash covers).
+    public internal(set) var state: EngineState
+
+    // Derived indexes, rebuilt from `state` by `init(state:)`.
+    var userIDs: [String: UInt32] = [:]
+    var refIndex: [RefKey: UInt32] = [:]
+    /// Per (listing, investor) accepted total, kept only for listings with a per-investor cap.
+    var capTotals: [UInt64: Int64] = [:]
+    /// Bidding-window ends of open listings (lazy deletion: stale entries are skipped).
+    var closing = Heap<Deadline>()
+    /// Next due dates of repaying listings (lazy deletion).
+    var dues = Heap<Deadline>()
+    /// Scratch space for installment splits (reused; no allocation per repayment).
+    var splitWeights: [Int64] = []
+    var splitShares: [Int64] = []
+    var splitClaims: [UInt32] = []
+
+    /// Events produced by applied commands, in order. The owner drains it (`removeAll(keepingCapacity:)`).
+    public var events: [Event] = []
+
+    /// Largest number of users (ledger account numbers must stay below the system accounts).
+    public static let maxUsers = 1 << 30
+
+    public init() {
+        state = EngineState()
+        events.reserveCapacity(1024)
+    }
+
+    /// Rebuilds an engine from a restored state (a snapshot), re-deriving every index.
+    public init(state: EngineState) {
+        self.state = state
+        events.reserveCapacity(1024)
+        userIDs.reserveCapacity(state.users.count)
+        for index in 0..<state.users.count {
+            userIDs[state.users[index].id] = UInt32(index)
+        }
+        for index in 0..<state.refs.count {
+            let record = state.refs[index]
+            refIndex[RefKey(user: record.user.raw, ref: record.ref)] = UInt32(index)
+        }
+        for index in 0..<state.listings.count {
+            let listing = state.listings[index]
+            let number = UInt32(index + 1)
+            switch listing.status {
+            case .open:
+                closing.insert(Deadline(atMillis: listing.closesAtMillis, listing: number))
+            case .repaying:
+                let due = state.installments[Int(listing.firstInstallment) + Int(listing.nextInstallment)]
+                dues.insert(Deadline(atMillis: due.dueAtMillis, listing: number))
+            default:
+                break
+            }
+            if listing.terms.cap != nil && listing.status.countsAgainstCap {
+                var cursor = listing.firstBid
+                while cursor != LedgerEntry.none {
+                    let bid = state.bids[Int(cursor)]
+                    capTotals[Self.capKey(number, bid.investor), default: 0] += bid.amountCents
+                    cursor = bid.nextInListing
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    static func capKey(_ listing: UInt32, _ investor: UserIndex) -> UInt64 {
+        UInt64(listing) << 32 | UInt64(investor.raw)
+    }
+
+    /// Applies one command at engine time `atMillis` (stamped by the sequencer, non-decreasing).
+    ///
+    /// Returns `.applied` when state changed (journal it), `.replayed` for an idempotent retry and `.rejected`
+    /// with the first failing rule's code otherwise; a rejected command changes nothing.
+    public mutating func apply(_ command: Command, at atMillis: Int64) -> Outcome {
+        switch command {
+        case .bid(let request): placeBid(request, at: atMillis)
+        case .addUser(let user): addUser(user, at: atMillis)
+        case .setUser(let user, let change): setUser(user, change)
+        case .deposit(let user, let amount, let ref): deposit(user, amount, ref: ref, at: atMillis)
+        case .withdraw(let user, let amount, let ref): withdraw(user, amount, ref: ref, at: atMillis)
+        case .submitListing(let borrower, let terms): submitListing(borrower, terms, at: atMillis)
+        case .approve(let listing): approve(listing, at: atMillis)
+        case .reject(let listing): reject(listing, at: atMillis)
+        case .cancel(let listing): cancel(listing, at: atMillis)
+        case .disburse(let listing): disburse(listing, at: atMillis)
+        case .setAutoBid(let user, let rule): setAutoBid(user, rule)
+        case .autoBidOff(let user): autoBidOff(user)
+        case .changeSettings(let change): changeSettings(change)
+        case .tick: tick(at: atMillis)
+        case .repay(let listing, let actor): repay(listing, by: actor, at: atMillis)
+        case .payoff(let listing, let actor): payoff(listing, by: actor, at: atMillis)
+        case .sellClaim(let claim, let actor, let principal, let price):
+            sellClaim(claim, by: actor, principal: principal, price: price, at: atMillis)
+        case .buyOffer(let offer, let buyer, let principal): buyOffer(offer, buyer: buyer, principal: principal, at: atMillis)
+        case .withdrawOffer(let offer, let actor): withdrawOffer(offer, by: actor)
+        }
+    }
+
+    // MARK: Lookups
+
+    /// The dense index of user `id`, if registered. One hash of the id.
+    public func userIndex(of id: String) -> UserIndex? {
+        userIDs[id].map(UserIndex.init)
+    }
+
+    public func user(_ index: UserIndex) -> User? {
+        index.int < state.users.count ? state.users[index.int] : nil
+    }
+
+    public func listing(_ id: ListingID) -> Listing? {
+        id.number >= 1 && id.index < state.listings.count ? state.listings[id.index] : nil
+    }
+
+    @inline(__always)
+    func userExists(_ index: UserIndex) -> Bool { index.int < state.users.count }
+
+    @inline(__always)
+    func listingExists(_ id: ListingID) -> Bool { id.number >= 1 && id.index < state.listings.count }
+
+    // MARK: Users and funds
+
+    mutating func addUser(_ new: NewUser, at atMillis: Int64) -> Outcome {
+        var id = new.id
+        guard id.withUTF8({ isValidUserID($0) }), !new.roles.isEmpty, (1...5).contains(new.riskLevel) else {
+            return .rejected(.badArgument)
+        }
+        // `bank` and `platform` name the system accounts on the wire.
+        guard id != "bank", id != "platform" else { return .rejected(.userExists) }
+        guard userIDs[id] == nil else { return .rejected(.userExists) }
+        guard state.users.count < Self.maxUsers else { return .rejected(.limitReached) }
+        let index = UInt32(state.users.count)
+        state.users.append(
+            User(
+                id: id, roles: new.roles, kind: new.kind, verified: new.verified, riskLevel: new.riskLevel,
+                tokenHash: new.tokenHash))
+        userIDs[id] = index
+        state.stats.users += 1
+        return .applied(.user(UserIndex(index)))
+    }
+
+    mutating func setUser(_ user: UserIndex, _ change: UserChange) -> Outcome {
+        guard userExists(user) else { return .rejected(.noSuchUser) }
+        if let level = change.riskLevel, !(1...5).contains(level) { return .rejected(.badArgument) }
+        if let verified = change.verified { state.users[user.int].verified = verified }
+        if let level = change.riskLevel { state.users[user.int].riskLevel = level }
+        if let blacklisted = change.blacklisted { state.users[user.int].blacklisted = blacklisted }
+        if let hash = change.tokenHash { state.users[user.int].tokenHash = hash }
+        return .applied(.user(user))
+    }
+
+    mutating func deposit(_ user: UserIndex, _ amount: Money, ref: Ref?, at atMillis: Int64) -> Outcome {
+        guard amount.cents > 0, amount.cents <= Money.maxAmountCents else { return .rejected(.badAmount) }
+        guard userExists(user) else { return .rejected(.noSuchUser) }
+        if let ref, let seen = lookUpRef(user, ref, kind: .deposit, listing: 0, amount: amount, allOrNone: false) {
+            return seen
+        }
+        let available = state.users[user.int].availableCents
+        guard available.addingReportingOverflow(amount.cents).overflow == false,
+            state.bank.balanceCents.subtractingReportingOverflow(amount.cents).overflow == false
+        else { return .rejected(.badAmount) }
+        post(.deposit, from: .bank, to: .available(user), cents: amount.cents, at: atMillis)
+        let reply = Reply.funds(user: user, amount: amount, available: Money(cents: available + amount.cents))
+        if let ref { remember(user, ref, kind: .deposit, listing: 0, amount: amount, allOrNone: false, reply: reply) }
+        events.append(Event(kind: .accountChanged, user: user, amountCents: amount.cents, atMillis: atMillis))
+        return .applied(reply)
+    }
+
+    mutating func withdraw(_ user: UserIndex, _ amount: Money, ref: Ref?, at atMillis: Int64) -> Outcome {
+        guard amount.cents > 0, amount.cents <= Money.maxAmountCents else { return .rejected(.badAmount) }
+        guard userExists(user) else { return .rejected(.noSuchUser) }
+        if let ref, let seen = lookUpRef(user, ref, kind: .withdraw, listing: 0, amount: amount, allOrNone: false) {
+            return seen
+        }
+        let available = state.users[user.int].availableCents
+        guard amount.cents <= available else { return .rejected(.insufficientFunds) }
+        post(.withdraw, from: .available(user), to: .bank, cents: amount.cents, at: atMillis)
+        let reply = Reply.funds(user: user, amount: amount, available: Money(cents: available - amount.cents))
+        if let ref { remember(user, ref, kind: .withdraw, listing: 0, amount: amount, allOrNone: false, reply: reply) }
+        events.append(Event(kind: .accountChanged, user: user, amountCents: -amount.cents, atMillis: atMillis))
+        return .applied(reply)
+    }
+
+    mutating func changeSettings(_ change: SettingsChange) -> Outcome {
+        let percent100 = BasisPoints(percent: 100)
+        for fee in [change.serviceFee, change.interestFee, change.transferFee, change.penaltyRate, change.autoBidShare] {
+            if let fee, fee.value < 0 || fee > percent100 { return .rejected(.badArgument) }
+        }
+        if let holding = change.transferHoldingMillis, holding < 0 { return .rejected(.badArgument) }
+        if let visits = change.autoBidMaxVisits, visits == 0 { return .rejected(.badArgument) }
+        var settings = state.settings
+        if let value = change.serviceFee { settings.serviceFee = value }
+        if let value = change.interestFee { settings.interestFee = value }
+        if let value = change.transferFee { settings.transferFee = value }
+        if let value = change.penaltyRate { settings.penaltyRate = value }
+        if let value = change.autoBidShare { settings.autoBidShare = value }
+        if let value = change.transferHoldingMillis { settings.transferHoldingMillis = value }
+        if let value = change.autoBidMaxVisits { settings.autoBidMaxVisits = value }
+        state.settings = settings
+        return .applied(.settings(settings))
+    }
+
+    // MARK: Idempotency
+
+    /// The remembered outcome of `ref`, if any: the original reply when the arguments match, `REF_REUSED`
+    /// when they differ.
+    func lookUpRef(
+        _ user: UserIndex, _ ref: Ref, kind: RefRecord.Kind, listing: UInt32, amount: Money, allOrNone: Bool
+    ) -> Outcome? {
+        guard let index = refIndex[RefKey(user: user.raw, ref: ref.text)] else { return nil }
+        let record = state.refs[Int(index)]
+        guard record.kind == kind, record.listingNumber == listing, record.amountCents == amount.cents,
+            record.allOrNone == allOrNone
+        else { return .rejected(.refReused) }
+        return .replayed(record.reply)
+    }
+
+    mutating func remember(
+        _ user: UserIndex, _ ref: Ref, kind: RefRecord.Kind, listing: UInt32, amount: Money, allOrNone: Bool,
+        reply: Reply
+    ) {
+        refIndex[RefKey(user: user.raw, ref: ref.text)] = UInt32(state.refs.count)
+        state.refs.append(
+            RefRecord(
+                user: user, ref: ref.text, kind: kind, listingNumber: listing, amountCents: amount.cents,
+                allOrNone: allOrNone, reply: reply))
+    }
+}
