@@ -52,7 +52,7 @@ func warmEngine(investors: Int, listings: Int, listingYuan: Int64 = 10_000_000, 
 final class Box: @unchecked Sendable {
     var engine: Engine?
     var rng = SplitMix64(state: 42)
-    var now: Int64 = 1_800_000_000_000
+    var now: Int64 = 1_700_100_000_000
 }
 
 let bidBox = Box()
@@ -79,8 +79,9 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             let r = rng.next()
-            let investor = UserIndex(UInt32(firstInvestor + (r & 0xFFFF_FFFF) % 100_000))
-            let listing = ListingID(UInt32(1 + (r >> 32) % listingCount))
+            // Multiply-shift instead of `%`: uniform enough, and no division in the measured loop.
+            let investor = UserIndex(UInt32(firstInvestor + ((r & 0xFFFF_FFFF) &* 100_000) >> 32))
+            let listing = ListingID(UInt32(1 + (((r >> 32) & 0xFFFF_FFF) &* listingCount) >> 28))
             now &+= 1
             let outcome = engine.apply(
                 .bid(BidRequest(investor: investor, listing: listing, amount: Money(cents: 5_000 + Int64(r >> 60) * 5_000))),
@@ -103,11 +104,10 @@ let benchmarks: @Sendable () -> Void = {
             metrics: [.peakMemoryResident, .wallClock], timeUnits: .milliseconds, maxDuration: .seconds(120),
             maxIterations: 1)
     ) { benchmark in
-        // 1,000,000 users (999,000 investors); 10,000 listings of 25,000,000 cents each take 1,000 bids of 50.00... 
         // 10M bids of 50.00 = 500,000,000.00 spread over 1,000 listings of 1,000,000.00 (10,000 bids each).
         var engine = warmEngine(investors: 999_000, listings: 1_000, listingYuan: 1_000_000, depositYuan: 1_000)
         var rng = SplitMix64(state: 7)
-        var now: Int64 = 1_800_000_000_000
+        var now: Int64 = 1_700_100_000_000
         var accepted = 0
         while accepted < 10_000_000 {
             let r = rng.next()

@@ -20,11 +20,9 @@ import Testing
 
         func autoBids(on id: ListingID) -> [(UserIndex, Int64)] {
             var result: [(UserIndex, Int64)] = []
-            var cursor = f.listingState(id).firstBid
-            while cursor != LedgerEntry.none {
-                let bid = f.engine.state.bids[Int(cursor)]
+            for index in f.engine.bidIndexes(of: id) {
+                let bid = f.engine.state.bids[Int(index)]
                 if bid.source == .auto { result.append((bid.investor, bid.amountCents)) }
-                cursor = bid.nextInListing
             }
             return result
         }
@@ -172,7 +170,7 @@ import Testing
     @Test func autoBidEndsNewcomerStatus() {
         var s = Setup(count: 1, rule: Self.rule(max: 100))
         _ = s.f.listing(by: s.borrower, amount: 10_000)
-        #expect(s.f.engine.state.users[s.investors[0].int].newcomer == false)
+        #expect(s.f.engine.state.accounts[s.investors[0].int].newcomer == false)
         let newcomerListing = s.f.listing(by: s.borrower, amount: 1_000, newcomer: true)
         #expect(s.f.bid(s.investors[0], newcomerListing, 5_000) == .rejected(.newcomerOnly))
     }

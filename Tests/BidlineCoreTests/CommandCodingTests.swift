@@ -88,7 +88,7 @@ import Testing
                     == f.engine.apply(.bid(BidRequest(investor: alice, listing: id, amount: Money(yuan: 2_000), ref: Ref("r1"))), at: f.now))
         // A changed byte changes the hash; truncation is detected.
         var other = state
-        other.users[alice.int].riskLevel = 4
+        other.accounts[alice.int].riskLevel = 4
         #expect(other.hash != state.hash)
         #expect(throws: DecodingError.self) { try EngineState(decoding: Array(bytes.dropLast())) }
     }

@@ -60,8 +60,8 @@ struct Fixture {
         run(.bid(BidRequest(investor: investor, listing: listing, amount: Money(cents: cents), allOrNone: aon, ref: ref.flatMap(Ref.init))))
     }
 
-    func available(_ user: UserIndex) -> Int64 { engine.state.users[user.int].availableCents }
-    func frozen(_ user: UserIndex) -> Int64 { engine.state.users[user.int].frozenCents }
+    func available(_ user: UserIndex) -> Int64 { engine.state.accounts[user.int].availableCents }
+    func frozen(_ user: UserIndex) -> Int64 { engine.state.accounts[user.int].frozenCents }
     func listingState(_ id: ListingID) -> Listing { engine.state.listings[id.index] }
 
     /// The ledger sums to zero, no balance is negative, and every history replays to its balance.

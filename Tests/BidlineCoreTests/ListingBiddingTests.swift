@@ -41,7 +41,7 @@ import Testing
         #expect(s.f.available(s.investor) == 9_950_000)
         #expect(s.f.frozen(s.investor) == 50_000)
         #expect(s.f.listingState(s.listing).raisedCents == 50_000)
-        #expect(s.f.engine.state.users[s.investor.int].newcomer == false)
+        #expect(s.f.engine.state.accounts[s.investor.int].newcomer == false)
         s.f.expectBalanced()
     }
 

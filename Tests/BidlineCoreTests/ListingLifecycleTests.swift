@@ -79,7 +79,7 @@ import Testing
         #expect(f.engine.state.stats.listingsOpen == 0)
         #expect(f.engine.events.contains { $0.kind == .listingFailed && $0.listing == id })
         // Refunded newcomers stay non-newcomers.
-        #expect(f.engine.state.users[alice.int].newcomer == false)
+        #expect(f.engine.state.accounts[alice.int].newcomer == false)
         // The history shows bid and refund.
         let rows = f.engine.history(of: .available(alice), limit: 10)
         #expect(rows.map(\.kind) == [.refund, .refund, .bid, .bid, .deposit])

@@ -14,6 +14,7 @@ extension EngineState {
         sink.write(autoQueueHead)
         sink.write(autoQueueTail)
         sink.write(autoQueueCount)
+        Self.encode(accounts, to: &sink) { $1.encode(to: &$0) }
         Self.encode(users, to: &sink) { $1.encode(to: &$0) }
         Self.encode(autoRules, to: &sink) { $1.encode(to: &$0) }
         Self.encode(listings, to: &sink) { $1.encode(to: &$0) }
@@ -59,7 +60,11 @@ extension EngineState {
         autoQueueHead = try reader.readU32()
         autoQueueTail = try reader.readU32()
         autoQueueCount = try reader.readU32()
+        accounts = try Self.decode(&reader, minimumSize: 27) { try Account(from: &$0) }
         users = try Self.decode(&reader, minimumSize: 64) { try User(from: &$0) }
+        guard accounts.count == users.count else {
+            throw DecodingError(offset: reader.offset, reason: "\(accounts.count) accounts for \(users.count) users")
+        }
         autoRules = try Self.decode(&reader, minimumSize: 20) { try AutoBidRule(from: &$0) }
         listings = try Self.decode(&reader, minimumSize: 64) { try Listing(from: &$0) }
         bids = try Self.decode(&reader, minimumSize: 29) { try Bid(from: &$0) }
@@ -163,24 +168,40 @@ extension SystemAccount {
     }
 }
 
+extension Account {
+    func encode<Sink: BinarySink>(to sink: inout Sink) {
+        sink.write(availableCents)
+        sink.write(frozenCents)
+        sink.write(lastAvailableEntry)
+        sink.write(lastFrozenEntry)
+        sink.write(roles.rawValue)
+        sink.write(riskLevel)
+        sink.write(flags)
+    }
+
+    init(from reader: inout BinaryReader) throws {
+        let available = try reader.readI64()
+        let frozen = try reader.readI64()
+        let lastAvailable = try reader.readU32()
+        let lastFrozen = try reader.readU32()
+        self.init(roles: Roles(rawValue: try reader.readU8()), verified: false, riskLevel: try reader.readU8())
+        flags = try reader.readU8()
+        availableCents = available
+        frozenCents = frozen
+        lastAvailableEntry = lastAvailable
+        lastFrozenEntry = lastFrozen
+    }
+}
+
 extension User {
     func encode<Sink: BinarySink>(to sink: inout Sink) {
         sink.writeShort(id)
-        sink.write(roles.rawValue)
         sink.write(kind.rawValue)
-        sink.write(verified)
-        sink.write(riskLevel)
-        sink.write(blacklisted)
-        sink.write(newcomer)
         tokenHash.encode(to: &sink)
-        sink.write(availableCents)
-        sink.write(frozenCents)
         sink.write(receivablePrincipalCents)
         sink.write(receivableInterestCents)
         sink.write(borrowedCents)
         sink.write(pendingBorrowCents)
-        sink.write(lastAvailableEntry)
-        sink.write(lastFrozenEntry)
         sink.write(autoRule)
         sink.write(autoPrev)
         sink.write(autoNext)
@@ -189,20 +210,11 @@ extension User {
 
     init(from reader: inout BinaryReader) throws {
         guard let id = try reader.readShortString() else { throw DecodingError(offset: reader.offset, reason: "empty user id") }
-        self.init(
-            id: id, roles: Roles(rawValue: try reader.readU8()), kind: try reader.readEnum(UserKind.self),
-            verified: try reader.readBool(), riskLevel: try reader.readU8(), tokenHash: .none)
-        blacklisted = try reader.readBool()
-        newcomer = try reader.readBool()
-        tokenHash = try TokenHash(from: &reader)
-        availableCents = try reader.readI64()
-        frozenCents = try reader.readI64()
+        self.init(id: id, kind: try reader.readEnum(UserKind.self), tokenHash: try TokenHash(from: &reader))
         receivablePrincipalCents = try reader.readI64()
         receivableInterestCents = try reader.readI64()
         borrowedCents = try reader.readI64()
         pendingBorrowCents = try reader.readI64()
-        lastAvailableEntry = try reader.readU32()
-        lastFrozenEntry = try reader.readU32()
         autoRule = try reader.readU32()
         autoPrev = try reader.readU32()
         autoNext = try reader.readU32()
@@ -222,7 +234,6 @@ extension Listing {
         sink.write(closesAtMillis)
         sink.write(fullAtMillis)
         sink.write(endedAtMillis)
-        sink.write(firstBid)
         sink.write(lastBid)
         sink.write(bidCount)
         sink.write(serviceFee)
@@ -249,7 +260,6 @@ extension Listing {
         closesAtMillis = try reader.readI64()
         fullAtMillis = try reader.readI64()
         endedAtMillis = try reader.readI64()
-        firstBid = try reader.readU32()
         lastBid = try reader.readU32()
         bidCount = try reader.readU32()
         serviceFee = try reader.readBasisPoints()
@@ -269,7 +279,7 @@ extension Bid {
     func encode<Sink: BinarySink>(to sink: inout Sink) {
         sink.write(investor.raw)
         sink.write(listing.number)
-        sink.write(nextInListing)
+        sink.write(prevInListing)
         sink.write(source.rawValue)
         sink.write(amountCents)
         sink.write(atMillis)
@@ -281,7 +291,7 @@ extension Bid {
         let next = try reader.readU32()
         let source = try reader.readEnum(BidSource.self)
         self.init(investor: investor, listing: listing, source: source, amountCents: try reader.readI64(), atMillis: try reader.readI64())
-        nextInListing = next
+        prevInListing = next
     }
 }
 

@@ -77,11 +77,11 @@ public struct Engine: Sendable {
                 break
             }
             if listing.terms.cap != nil && listing.status.countsAgainstCap {
-                var cursor = listing.firstBid
+                var cursor = listing.lastBid
                 while cursor != LedgerEntry.none {
                     let bid = state.bids[Int(cursor)]
                     capTotals[Self.capKey(number, bid.investor), default: 0] += bid.amountCents
-                    cursor = bid.nextInListing
+                    cursor = bid.prevInListing
                 }
             }
         }
@@ -132,8 +132,27 @@ public struct Engine: Sendable {
         index.int < state.users.count ? state.users[index.int] : nil
     }
 
+    /// The hot part of a user (balances, roles, flags).
+    public func account(_ index: UserIndex) -> Account? {
+        index.int < state.accounts.count ? state.accounts[index.int] : nil
+    }
+
     public func listing(_ id: ListingID) -> Listing? {
         id.number >= 1 && id.index < state.listings.count ? state.listings[id.index] : nil
+    }
+
+    /// The bid indexes of a listing in bid order (oldest first). O(bids of the listing).
+    public func bidIndexes(of id: ListingID) -> [UInt32] {
+        guard listingExists(id) else { return [] }
+        var result: [UInt32] = []
+        result.reserveCapacity(Int(state.listings[id.index].bidCount))
+        var cursor = state.listings[id.index].lastBid
+        while cursor != LedgerEntry.none {
+            result.append(cursor)
+            cursor = state.bids[Int(cursor)].prevInListing
+        }
+        result.reverse()
+        return result
     }
 
     @inline(__always)
@@ -154,10 +173,8 @@ public struct Engine: Sendable {
         guard userIDs[id] == nil else { return .rejected(.userExists) }
         guard state.users.count < Self.maxUsers else { return .rejected(.limitReached) }
         let index = UInt32(state.users.count)
-        state.users.append(
-            User(
-                id: id, roles: new.roles, kind: new.kind, verified: new.verified, riskLevel: new.riskLevel,
-                tokenHash: new.tokenHash))
+        state.users.append(User(id: id, kind: new.kind, tokenHash: new.tokenHash))
+        state.accounts.append(Account(roles: new.roles, verified: new.verified, riskLevel: new.riskLevel))
         userIDs[id] = index
         state.stats.users += 1
         return .applied(.user(UserIndex(index)))
@@ -166,9 +183,9 @@ public struct Engine: Sendable {
     mutating func setUser(_ user: UserIndex, _ change: UserChange) -> Outcome {
         guard userExists(user) else { return .rejected(.noSuchUser) }
         if let level = change.riskLevel, !(1...5).contains(level) { return .rejected(.badArgument) }
-        if let verified = change.verified { state.users[user.int].verified = verified }
-        if let level = change.riskLevel { state.users[user.int].riskLevel = level }
-        if let blacklisted = change.blacklisted { state.users[user.int].blacklisted = blacklisted }
+        if let verified = change.verified { state.accounts[user.int].verified = verified }
+        if let level = change.riskLevel { state.accounts[user.int].riskLevel = level }
+        if let blacklisted = change.blacklisted { state.accounts[user.int].blacklisted = blacklisted }
         if let hash = change.tokenHash { state.users[user.int].tokenHash = hash }
         return .applied(.user(user))
     }
@@ -179,7 +196,7 @@ public struct Engine: Sendable {
         if let ref, let seen = lookUpRef(user, ref, kind: .deposit, listing: 0, amount: amount, allOrNone: false) {
             return seen
         }
-        let available = state.users[user.int].availableCents
+        let available = state.accounts[user.int].availableCents
         guard available.addingReportingOverflow(amount.cents).overflow == false,
             state.bank.balanceCents.subtractingReportingOverflow(amount.cents).overflow == false
         else { return .rejected(.badAmount) }
@@ -196,7 +213,7 @@ public struct Engine: Sendable {
         if let ref, let seen = lookUpRef(user, ref, kind: .withdraw, listing: 0, amount: amount, allOrNone: false) {
             return seen
         }
-        let available = state.users[user.int].availableCents
+        let available = state.accounts[user.int].availableCents
         guard amount.cents <= available else { return .rejected(.insufficientFunds) }
         post(.withdraw, from: .available(user), to: .bank, cents: amount.cents, at: atMillis)
         let reply = Reply.funds(user: user, amount: amount, available: Money(cents: available - amount.cents))

@@ -49,6 +49,8 @@ public struct Stats: Sendable, Equatable {
 /// snapshot encode exactly these fields, in this order. Indexes that can be rebuilt (user id lookup, ref
 /// lookup, deadline heaps, per-investor cap totals) live in ``Engine`` instead.
 public struct EngineState: Sendable, Equatable {
+    /// Hot per-user data (balances, flags), parallel to `users`.
+    public internal(set) var accounts = ChunkedArray<Account>()
     public internal(set) var users = ChunkedArray<User>()
     public internal(set) var autoRules = ChunkedArray<AutoBidRule>()
     public internal(set) var listings = ChunkedArray<Listing>()

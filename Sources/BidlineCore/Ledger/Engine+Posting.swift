@@ -34,16 +34,16 @@ extension Engine {
         }
         let user = account.user.int
         if account.isFrozen {
-            let previous = state.users[user].lastFrozenEntry
-            state.users[user].frozenCents += delta
-            precondition(state.users[user].frozenCents >= 0, "frozen balance went negative")
-            state.users[user].lastFrozenEntry = entry
+            let previous = state.accounts[user].lastFrozenEntry
+            state.accounts[user].frozenCents += delta
+            precondition(state.accounts[user].frozenCents >= 0, "frozen balance went negative")
+            state.accounts[user].lastFrozenEntry = entry
             return previous
         } else {
-            let previous = state.users[user].lastAvailableEntry
-            state.users[user].availableCents += delta
-            precondition(state.users[user].availableCents >= 0, "available balance went negative")
-            state.users[user].lastAvailableEntry = entry
+            let previous = state.accounts[user].lastAvailableEntry
+            state.accounts[user].availableCents += delta
+            precondition(state.accounts[user].availableCents >= 0, "available balance went negative")
+            state.accounts[user].lastAvailableEntry = entry
             return previous
         }
     }
@@ -54,7 +54,7 @@ extension Engine {
         case .bank: return state.bank.balanceCents
         case .platform: return state.platform.balanceCents
         default:
-            let user = state.users[account.user.int]
+            let user = state.accounts[account.user.int]
             return account.isFrozen ? user.frozenCents : user.availableCents
         }
     }
@@ -65,7 +65,7 @@ extension Engine {
         case .bank: return state.bank.lastEntry
         case .platform: return state.platform.lastEntry
         default:
-            let user = state.users[account.user.int]
+            let user = state.accounts[account.user.int]
             return account.isFrozen ? user.lastFrozenEntry : user.lastAvailableEntry
         }
     }

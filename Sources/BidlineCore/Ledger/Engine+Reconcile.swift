@@ -46,18 +46,19 @@ extension Engine {
         var borrowed: Int64 = 0
         for index in 0..<userCount {
             let user = state.users[index]
+            let account = state.accounts[index]
             let u = UserIndex(index)
             total &+= computed[2 * index] &+ computed[2 * index + 1]
-            frozenTotal += user.frozenCents
+            frozenTotal += account.frozenCents
             receivablePrincipal += user.receivablePrincipalCents
             borrowed += user.borrowedCents
-            if computed[2 * index] != user.availableCents {
-                problems.append("\(user.id): journal available \(computed[2 * index]) != \(user.availableCents)")
+            if computed[2 * index] != account.availableCents {
+                problems.append("\(user.id): journal available \(computed[2 * index]) != \(account.availableCents)")
             }
-            if computed[2 * index + 1] != user.frozenCents {
-                problems.append("\(user.id): journal frozen \(computed[2 * index + 1]) != \(user.frozenCents)")
+            if computed[2 * index + 1] != account.frozenCents {
+                problems.append("\(user.id): journal frozen \(computed[2 * index + 1]) != \(account.frozenCents)")
             }
-            if user.availableCents < 0 || user.frozenCents < 0 || user.receivablePrincipalCents < 0
+            if account.availableCents < 0 || account.frozenCents < 0 || user.receivablePrincipalCents < 0
                 || user.receivableInterestCents < 0 || user.borrowedCents < 0
             {
                 problems.append("\(user.id): negative balance")
@@ -82,12 +83,15 @@ extension Engine {
         for index in 0..<state.listings.count {
             let listing = state.listings[index]
             var sum: Int64 = 0
-            var cursor = listing.firstBid
+            var cursor = listing.lastBid
+            var count: UInt32 = 0
             while cursor != LedgerEntry.none {
                 let bid = state.bids[Int(cursor)]
                 sum += bid.amountCents
-                cursor = bid.nextInListing
+                count += 1
+                cursor = bid.prevInListing
             }
+            if count != listing.bidCount { problems.append("L\(index + 1): \(count) bids chained, \(listing.bidCount) counted") }
             if listing.status == .open || listing.status == .full {
                 frozenInBids += sum
                 if sum != listing.raisedCents { problems.append("L\(index + 1): raised \(listing.raisedCents) != bids \(sum)") }

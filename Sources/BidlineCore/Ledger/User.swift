@@ -74,32 +74,60 @@ public struct TokenHash: Hashable, Sendable {
     }
 }
 
-/// A registered user and their balances. Balances are in cents; `available` and `frozen` are ledger accounts,
-/// the others are memo balances (receivables and outstanding borrowing) kept in step with claims and loans.
-public struct User: Sendable, Equatable {
-    public var id: String
-    public var roles: Roles
-    public var kind: UserKind
-    public var verified: Bool
-    /// Risk assessment level 1–5 (风险测评).
-    public var riskLevel: UInt8
-    public var blacklisted: Bool
-    /// True until the first accepted bid (manual or auto), even if that bid is later refunded.
-    public var newcomer: Bool
-    public var tokenHash: TokenHash
-
+/// The hot part of a user: what every bid reads and writes, packed into 32 bytes so that a million users'
+/// accounts stay cache- and TLB-friendly (the cold profile is ``User``). Index = ``UserIndex``.
+public struct Account: Sendable, Equatable {
     public var availableCents: Int64 = 0
     public var frozenCents: Int64 = 0
+    /// Newest ledger entry touching the available / frozen account (`LedgerEntry.none` when none).
+    public var lastAvailableEntry: UInt32 = LedgerEntry.none
+    public var lastFrozenEntry: UInt32 = LedgerEntry.none
+    public var roles: Roles
+    /// Risk assessment level 1–5 (风险测评).
+    public var riskLevel: UInt8
+    @usableFromInline var flags: UInt8
+
+    @usableFromInline static let verifiedFlag: UInt8 = 1
+    @usableFromInline static let blacklistedFlag: UInt8 = 2
+    @usableFromInline static let newcomerFlag: UInt8 = 4
+
+    public init(roles: Roles, verified: Bool, riskLevel: UInt8) {
+        self.roles = roles
+        self.riskLevel = riskLevel
+        self.flags = Self.newcomerFlag | (verified ? Self.verifiedFlag : 0)
+    }
+
+    /// Real-name verified (实名认证).
+    @inlinable public var verified: Bool {
+        get { flags & Self.verifiedFlag != 0 }
+        set { flags = newValue ? flags | Self.verifiedFlag : flags & ~Self.verifiedFlag }
+    }
+    /// On the blacklist (黑名单).
+    @inlinable public var blacklisted: Bool {
+        get { flags & Self.blacklistedFlag != 0 }
+        set { flags = newValue ? flags | Self.blacklistedFlag : flags & ~Self.blacklistedFlag }
+    }
+    /// True until the first accepted bid (manual or auto), even if that bid is later refunded.
+    @inlinable public var newcomer: Bool {
+        get { flags & Self.newcomerFlag != 0 }
+        set { flags = newValue ? flags | Self.newcomerFlag : flags & ~Self.newcomerFlag }
+    }
+}
+
+/// The cold part of a registered user: identity, kind, token hash, receivables and borrowing, and the auto-bid
+/// queue links. Receivables and borrowing are memo balances kept in step with claims and loans; the ledger
+/// accounts (available, frozen) are in ``Account``.
+public struct User: Sendable, Equatable {
+    public var id: String
+    public var kind: UserKind
+    public var tokenHash: TokenHash
+
     public var receivablePrincipalCents: Int64 = 0
     public var receivableInterestCents: Int64 = 0
     /// Outstanding principal of this user's repaying loans (借款余额).
     public var borrowedCents: Int64 = 0
     /// Sum of the amounts of this user's pending, open and full listings (counts against the borrowing cap).
     public var pendingBorrowCents: Int64 = 0
-
-    /// Newest ledger entry touching the available / frozen account (`LedgerEntry.none` when none).
-    public var lastAvailableEntry: UInt32 = LedgerEntry.none
-    public var lastFrozenEntry: UInt32 = LedgerEntry.none
 
     /// Index into the auto-bid rules, or `AutoBidRule.none`.
     public var autoRule: UInt32 = AutoBidRule.none
@@ -108,16 +136,9 @@ public struct User: Sendable, Equatable {
     public var autoNext: UInt32 = AutoBidRule.none
     public var autoQueued: Bool = false
 
-    public init(
-        id: String, roles: Roles, kind: UserKind, verified: Bool, riskLevel: UInt8, tokenHash: TokenHash
-    ) {
+    public init(id: String, kind: UserKind, tokenHash: TokenHash) {
         self.id = id
-        self.roles = roles
         self.kind = kind
-        self.verified = verified
-        self.riskLevel = riskLevel
-        self.blacklisted = false
-        self.newcomer = true
         self.tokenHash = tokenHash
     }
 }

@@ -3,7 +3,7 @@ extension Engine {
     /// changing an enabled rule keeps its place.
     mutating func setAutoBid(_ investor: UserIndex, _ rule: AutoBidRule) -> Outcome {
         guard userExists(investor) else { return .rejected(.noSuchUser) }
-        guard state.users[investor.int].roles.contains(.investor) else { return .rejected(.forbidden) }
+        guard state.accounts[investor.int].roles.contains(.investor) else { return .rejected(.forbidden) }
         guard rule.rateMin.value >= 0, rule.rateMin <= rule.rateMax, rule.termMin >= 1, rule.termMin <= rule.termMax,
             rule.grades != 0, rule.grades & ~0b1_1111 == 0, rule.methods != 0, rule.methods & ~0b1111 == 0
         else { return .rejected(.badArgument) }
@@ -27,7 +27,7 @@ extension Engine {
     /// `AUTO.OFF`: disables the rule and leaves the queue; turning it on again goes to the tail.
     mutating func autoBidOff(_ investor: UserIndex) -> Outcome {
         guard userExists(investor) else { return .rejected(.noSuchUser) }
-        guard state.users[investor.int].roles.contains(.investor) else { return .rejected(.forbidden) }
+        guard state.accounts[investor.int].roles.contains(.investor) else { return .rejected(.forbidden) }
         let rule = state.users[investor.int].autoRule
         if rule != AutoBidRule.none { state.autoRules[Int(rule)].enabled = false }
         if state.users[investor.int].autoQueued { dequeueAutoBidder(investor.raw) }
@@ -112,9 +112,10 @@ extension Engine {
     /// The amount `user` would auto-bid on the listing, or nil when ineligible: min(rule max, available −
     /// reserve, remaining, cap room, share left), floored to min + k·step, and at least the minimum.
     func autoBidAmount(user index: UInt32, listing: Listing, listingIndex: Int, shareLeft: Int64) -> Int64? {
-        let user = state.users[Int(index)]
-        guard user.autoRule != AutoBidRule.none else { return nil }
-        let rule = state.autoRules[Int(user.autoRule)]
+        let autoRule = state.users[Int(index)].autoRule
+        guard autoRule != AutoBidRule.none else { return nil }
+        let user = state.accounts[Int(index)]
+        let rule = state.autoRules[Int(autoRule)]
         let terms = listing.terms
         guard rule.enabled, rule.matches(terms), user.roles.contains(.investor), user.verified, !user.blacklisted,
             listing.borrower.raw != index, user.riskLevel >= terms.grade.requiredRiskLevel

@@ -19,7 +19,7 @@ extension Engine {
         {
             return seen
         }
-        let user = state.users[investor.int]
+        let user = state.accounts[investor.int]
         let listingIndex = request.listing.index
         let listing = state.listings[listingIndex]
         guard user.roles.contains(.investor) else { return .rejected(.forbidden) }
@@ -74,19 +74,14 @@ extension Engine {
         let bidIndex = UInt32(state.bids.count)
         precondition(bidIndex < LedgerEntry.none, "bid index space exhausted")
         let listingID = ListingID(UInt32(listingIndex + 1))
-        state.bids.append(
-            Bid(investor: investor, listing: listingID, source: source, amountCents: cents, atMillis: atMillis))
+        var bid = Bid(investor: investor, listing: listingID, source: source, amountCents: cents, atMillis: atMillis)
+        bid.prevInListing = state.listings[listingIndex].lastBid
+        state.bids.append(bid)
         post(.bid, from: .available(investor), to: .frozen(investor), cents: cents, at: atMillis)
-        state.users[investor.int].newcomer = false
+        state.accounts[investor.int].newcomer = false
         state.stats.frozenCents += cents
         state.stats.bidsAccepted += 1
 
-        let previousLast = state.listings[listingIndex].lastBid
-        if previousLast == LedgerEntry.none {
-            state.listings[listingIndex].firstBid = bidIndex
-        } else {
-            state.bids[Int(previousLast)].nextInListing = bidIndex
-        }
         var listing = state.listings[listingIndex]
         listing.lastBid = bidIndex
         listing.bidCount += 1

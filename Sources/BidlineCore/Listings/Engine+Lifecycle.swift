@@ -10,7 +10,8 @@ extension Engine {
     mutating func submitListing(_ borrower: UserIndex, _ terms: ListingTerms, at atMillis: Int64) -> Outcome {
         guard userExists(borrower) else { return .rejected(.noSuchUser) }
         let user = state.users[borrower.int]
-        guard user.roles.contains(.borrower) else { return .rejected(.forbidden) }
+        let account = state.accounts[borrower.int]
+        guard account.roles.contains(.borrower) else { return .rejected(.forbidden) }
         guard ListingTerms.amountRange.contains(terms.amount) else { return .rejected(.badAmount) }
         guard terms.minBid.cents > 0, terms.step.cents > 0, terms.minBid <= terms.amount,
             terms.minBid.cents <= Money.maxAmountCents, terms.step.cents <= Money.maxAmountCents
@@ -19,8 +20,8 @@ extension Engine {
         guard terms.rate.value >= 0, terms.rate <= ListingTerms.maxRate, (1...36).contains(terms.termMonths),
             ListingTerms.windowRange.contains(terms.windowMillis)
         else { return .rejected(.badArgument) }
-        guard user.verified else { return .rejected(.notVerified) }
-        guard !user.blacklisted else { return .rejected(.blacklisted) }
+        guard account.verified else { return .rejected(.notVerified) }
+        guard !account.blacklisted else { return .rejected(.blacklisted) }
         guard user.borrowedCents + user.pendingBorrowCents + terms.amount.cents <= user.kind.borrowCap.cents else {
             return .rejected(.borrowCapExceeded)
         }
@@ -71,14 +72,14 @@ extension Engine {
         let listing = state.listings[listingIndex]
         let id = ListingID(UInt32(listingIndex + 1))
         precondition(listing.status.countsAgainstCap, "failing a listing that is not pending, open or full")
-        var cursor = listing.firstBid
+        var cursor = listing.lastBid
         while cursor != LedgerEntry.none {
             let bid = state.bids[Int(cursor)]
             post(.refund, from: .frozen(bid.investor), to: .available(bid.investor), cents: bid.amountCents, at: atMillis)
             state.stats.frozenCents -= bid.amountCents
             if listing.terms.cap != nil { capTotals[Self.capKey(id.number, bid.investor)] = nil }
             events.append(Event(kind: .accountChanged, listing: id, user: bid.investor, amountCents: bid.amountCents, atMillis: atMillis))
-            cursor = bid.nextInListing
+            cursor = bid.prevInListing
         }
         if listing.status == .open { state.stats.listingsOpen -= 1 }
         state.users[listing.borrower.int].pendingBorrowCents -= listing.terms.amount.cents

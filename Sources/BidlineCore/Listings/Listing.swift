@@ -149,8 +149,8 @@ public struct Listing: Sendable, Equatable {
     public var closesAtMillis: Int64 = 0
     public var fullAtMillis: Int64 = 0
     public var endedAtMillis: Int64 = 0
-    /// Bids of this listing form a chain through `Bid.nextInListing`.
-    public var firstBid: UInt32 = LedgerEntry.none
+    /// The newest bid; bids of this listing form a chain, newest first, through `Bid.prevInListing` (appending
+    /// a bid never touches an older one: no cache miss on the hot path).
     public var lastBid: UInt32 = LedgerEntry.none
     public var bidCount: UInt32 = 0
     /// Fee rates captured at approval (domain.md: FEE.SET applies to listings approved after it).
@@ -192,8 +192,8 @@ public enum BidSource: UInt8, Sendable {
 public struct Bid: Sendable, Equatable {
     public var investor: UserIndex
     public var listing: ListingID
-    /// Next bid of the same listing, or `LedgerEntry.none`.
-    public var nextInListing: UInt32
+    /// The previous (older) bid of the same listing, or `LedgerEntry.none`.
+    public var prevInListing: UInt32
     public var source: BidSource
     public var amountCents: Int64
     public var atMillis: Int64
@@ -202,7 +202,7 @@ public struct Bid: Sendable, Equatable {
     public init(investor: UserIndex, listing: ListingID, source: BidSource, amountCents: Int64, atMillis: Int64) {
         self.investor = investor
         self.listing = listing
-        self.nextInListing = LedgerEntry.none
+        self.prevInListing = LedgerEntry.none
         self.source = source
         self.amountCents = amountCents
         self.atMillis = atMillis

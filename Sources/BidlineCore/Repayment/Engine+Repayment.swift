@@ -15,22 +15,21 @@ extension Engine {
             method: listing.terms.method)
 
         // Money: every bid to the borrower, then the service fee.
-        var cursor = listing.firstBid
         let firstClaim = UInt32(state.claims.count)
         var claimCount: UInt32 = 0
-        while cursor != LedgerEntry.none {
+        let bidIndexes = bidIndexes(of: id)
+        for (position, cursor) in bidIndexes.enumerated() {
             let bid = state.bids[Int(cursor)]
             post(.disburse, from: .frozen(bid.investor), to: .available(borrower), cents: bid.amountCents, at: atMillis)
             state.stats.frozenCents -= bid.amountCents
             var claim = Claim(
                 listing: id, holder: bid.investor, bid: BidID(cursor + 1), principalCents: bid.amountCents,
                 receivableInterestCents: 0, acquiredAtMillis: atMillis)
-            if bid.nextInListing != LedgerEntry.none { claim.nextInListing = UInt32(state.claims.count) + 1 }
+            if position + 1 < bidIndexes.count { claim.nextInListing = UInt32(state.claims.count) + 1 }
             state.claims.append(claim)
             state.users[bid.investor.int].receivablePrincipalCents += bid.amountCents
             events.append(Event(kind: .accountChanged, listing: id, user: bid.investor, amountCents: 0, atMillis: atMillis))
             claimCount += 1
-            cursor = bid.nextInListing
         }
         if fee > 0 { post(.serviceFee, from: .available(borrower), to: .platform, cents: fee, at: atMillis) }
 
@@ -110,7 +109,7 @@ extension Engine {
         let installment = state.installments[k]
         let penalty = penaltyCents(installment, rate: listing.penaltyRate, at: atMillis)
         let total = installment.principalCents + installment.interestCents + penalty
-        guard state.users[listing.borrower.int].availableCents >= total else { return .rejected(.insufficientFunds) }
+        guard state.accounts[listing.borrower.int].availableCents >= total else { return .rejected(.insufficientFunds) }
 
         withdrawOpenOffers(listingIndex: id.index)
         payInstallment(listingIndex: id.index, installment: k, penalty: penalty, at: atMillis)
@@ -244,7 +243,7 @@ extension Engine {
         let days = max(0, (atMillis - periodStart) / EngineTime.dayMillis)
         let accrued = k < first + count
             ? RepaymentPlan.accruedInterest(principalCents: remaining, rate: listing.terms.rate, days: days) : 0
-        guard state.users[listing.borrower.int].availableCents >= overdueTotal + remaining + accrued else {
+        guard state.accounts[listing.borrower.int].availableCents >= overdueTotal + remaining + accrued else {
             return .rejected(.insufficientFunds)
         }
         withdrawOpenOffers(listingIndex: id.index)

@@ -37,7 +37,7 @@ extension Engine {
         guard principal.cents > 0, principal.cents <= Money.maxAmountCents else { return .rejected(.badAmount) }
         guard userExists(buyer) else { return .rejected(.noSuchUser) }
         guard id.number >= 1, id.index < state.offers.count else { return .rejected(.noSuchOffer) }
-        let user = state.users[buyer.int]
+        let user = state.accounts[buyer.int]
         guard user.roles.contains(.investor) else { return .rejected(.forbidden) }
         guard user.verified else { return .rejected(.notVerified) }
         guard !user.blacklisted else { return .rejected(.blacklisted) }

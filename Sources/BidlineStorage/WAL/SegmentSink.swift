@@ -1,0 +1,182 @@
+import Dispatch
+import SystemPackage
+
+/// The I/O side of the log writer: the open segment file and the calls that write and sync it.
+///
+/// Confined to the writer's serial I/O queue (held in a `Mutex` that only that queue takes). Every
+/// method reports failure as a value; after a failure the sink is left so that writing the unwritten
+/// spans again (at the same offsets) is correct, which also covers a failed `fsync`: the data is
+/// rewritten before the next `fsync`, never assumed to have reached the disk.
+struct SegmentSink {
+    /// What one attempt to write a group achieved.
+    struct Outcome: Sendable {
+        /// The highest sequence now durable (under the durability mode), if this attempt advanced it.
+        var durableThrough: UInt64?
+        /// The failed call and the index of the first span that must be written again.
+        var failure: (failure: IOFailure, resumeAt: Int)?
+        var bytesWritten = 0
+        var synchronizations = 0
+        var segmentsCreated = 0
+    }
+
+    let directory: FilePath
+    let fileSystem: any WALFileSystem
+    let durability: WALWriter.Durability
+
+    private var handle: (any WALFileHandle)?
+    private var segmentPath = FilePath()
+    /// End of the data written into the open segment.
+    private var offset: Int64 = 0
+    /// Where the last span written into the open segment began: the point to rewind to after a failure.
+    private var lastSpanStart: Int64 = 0
+    /// Whether data was written since the last sync.
+    private(set) var isDirty = false
+    private var lastSyncUptimeNanos: UInt64 = DispatchTime.now().uptimeNanoseconds
+    /// Whether an interval sync is scheduled (`.interval` mode only).
+    var intervalSyncScheduled = false
+
+    init(directory: FilePath, fileSystem: any WALFileSystem, durability: WALWriter.Durability) {
+        self.directory = directory
+        self.fileSystem = fileSystem
+        self.durability = durability
+    }
+
+    /// Writes the group's spans in order, creating segments where a span starts one, then syncs
+    /// (in `.fsync` mode). Stops at the first failure.
+    mutating func write(_ group: WALGroup) -> Outcome {
+        var outcome = Outcome()
+        // The span written into the open segment by this call and not yet synced.
+        var unsynced: Int? = nil
+        for index in group.spans.indices {
+            let span = group.spans[index]
+            if span.startsSegment {
+                if let failure = finishSegment(&outcome) {
+                    if let unsynced {
+                        rewind()
+                        outcome.failure = (failure, unsynced)
+                    } else {
+                        outcome.failure = (failure, index)
+                    }
+                    return outcome
+                }
+                if let unsynced { outcome.durableThrough = group.spans[unsynced].lastSequence }
+                unsynced = nil
+                if let failure = createSegment(firstSequence: span.firstSequence, &outcome) {
+                    outcome.failure = (failure, index)
+                    return outcome
+                }
+            }
+            guard let handle else { preconditionFailure("a span continues a segment that is not open") }
+            do {
+                try group.bytes.withUnsafeBytes { bytes in
+                    try handle.write(UnsafeRawBufferPointer(rebasing: bytes[span.byteStart..<span.byteEnd]), at: offset)
+                }
+            } catch {
+                try? handle.truncate(to: offset)
+                outcome.failure = (IOFailure(.write, path: segmentPath.string, errno: asErrno(error)), index)
+                return outcome
+            }
+            lastSpanStart = offset
+            offset += Int64(span.byteEnd - span.byteStart)
+            outcome.bytesWritten += span.byteEnd - span.byteStart
+            isDirty = true
+            unsynced = index
+            if durability != .fsync { outcome.durableThrough = span.lastSequence }
+        }
+        if durability == .fsync, let unsynced {
+            if let failure = synchronize(&outcome) {
+                rewind()
+                outcome.failure = (failure, unsynced)
+                return outcome
+            }
+            outcome.durableThrough = group.spans[unsynced].lastSequence
+        }
+        return outcome
+    }
+
+    /// Syncs the open segment if it has unsynced data.
+    mutating func synchronize() -> IOFailure? {
+        var outcome = Outcome()
+        return isDirty ? synchronize(&outcome) : nil
+    }
+
+    /// In `.interval(ms)` mode, syncs if data is unsynced and the interval has passed since the last sync.
+    mutating func synchronizeIfDue() -> IOFailure? {
+        guard case .interval(let milliseconds) = durability, isDirty else { return nil }
+        let elapsed = DispatchTime.now().uptimeNanoseconds &- lastSyncUptimeNanos
+        guard elapsed >= UInt64(milliseconds) * 1_000_000 else { return nil }
+        return synchronize()
+    }
+
+    /// Syncs (unless `.none`) and closes the open segment.
+    mutating func close() -> IOFailure? {
+        var outcome = Outcome()
+        return finishSegment(&outcome)
+    }
+
+    private mutating func synchronize(_ outcome: inout Outcome) -> IOFailure? {
+        guard let handle else { return nil }
+        do {
+            try handle.synchronize(dataOnly: true)
+        } catch {
+            return IOFailure(.sync, path: segmentPath.string, errno: asErrno(error))
+        }
+        outcome.synchronizations += 1
+        isDirty = false
+        lastSyncUptimeNanos = DispatchTime.now().uptimeNanoseconds
+        return nil
+    }
+
+    /// Syncs (unless `.none`) and closes the open segment, if any.
+    private mutating func finishSegment(_ outcome: inout Outcome) -> IOFailure? {
+        guard let handle else { return nil }
+        if durability != .none && isDirty {
+            if let failure = synchronize(&outcome) { return failure }
+        }
+        // The data is synced; a failing close cannot lose it, so its error is not reported.
+        try? handle.close()
+        self.handle = nil
+        isDirty = false
+        return nil
+    }
+
+    /// Creates the segment file, writes and syncs its header, and syncs the directory (unless `.none`).
+    private mutating func createSegment(firstSequence: UInt64, _ outcome: inout Outcome) -> IOFailure? {
+        let path = directory.appending(WALSegment.fileName(firstSequence: firstSequence))
+        let created: any WALFileHandle
+        do {
+            created = try fileSystem.createFile(at: path)
+        } catch {
+            return IOFailure(.open, path: path.string, errno: asErrno(error))
+        }
+        var operation = IOFailure.Operation.write
+        do {
+            let header = WALSegment.encodeHeader(firstSequence: firstSequence)
+            try header.withUnsafeBytes { try created.write($0, at: 0) }
+            if durability != .none {
+                operation = .sync
+                try created.synchronize(dataOnly: false)
+                operation = .syncDirectory
+                try fileSystem.synchronizeDirectory(at: directory)
+                outcome.synchronizations += 1
+            }
+        } catch {
+            try? created.close()
+            return IOFailure(operation, path: operation == .syncDirectory ? directory.string : path.string,
+                             errno: asErrno(error))
+        }
+        handle = created
+        segmentPath = path
+        offset = Int64(WALSegment.headerSize)
+        lastSpanStart = offset
+        isDirty = false
+        outcome.segmentsCreated += 1
+        return nil
+    }
+
+    /// Discards the last span written into the open segment, so that it is written again at the same offset.
+    private mutating func rewind() {
+        try? handle?.truncate(to: lastSpanStart)
+        offset = lastSpanStart
+    }
+}

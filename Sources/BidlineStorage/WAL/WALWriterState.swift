@@ -1,0 +1,309 @@
+/// The log writer's bookkeeping, guarded by its mutex: accepted records, waiters, and the commit cycle.
+///
+/// Pure state transitions, no I/O: the writer's I/O queue takes work from here (`takeWork`), performs it
+/// with the `SegmentSink`, and reports back (`complete…`), which returns the continuations to resume
+/// outside the lock.
+struct WALWriterState {
+    enum Phase {
+        /// Accepting records.
+        case open
+        /// A write or sync failed; records are refused until a retry succeeds.
+        case unavailable(IOFailure)
+        /// Closed; everything is refused.
+        case closed
+    }
+
+    /// A caller waiting for its record to become durable.
+    struct Waiter: Sendable {
+        var sequence: UInt64
+        var continuation: CheckedContinuation<UInt64, any Error>
+    }
+
+    /// What the I/O queue does next.
+    enum Work: Sendable {
+        case idle
+        case write(WALGroup, isRetry: Bool)
+        case synchronize(isRetry: Bool)
+        case close
+    }
+
+    /// Continuations to resume once the lock is released.
+    struct Wakeups: Sendable {
+        var durable: [Waiter] = []
+        var failed: [Waiter] = []
+        var failure: StorageError = .closed
+        var recovery: [CheckedContinuation<Void, any Error>] = []
+        var recoveryFailure: StorageError?
+        var close: [CheckedContinuation<Void, any Error>] = []
+        var closeFailure: StorageError?
+
+        func resumeAll() {
+            for waiter in durable { waiter.continuation.resume(returning: waiter.sequence) }
+            for waiter in failed { waiter.continuation.resume(throwing: failure) }
+            for continuation in recovery {
+                if let recoveryFailure { continuation.resume(throwing: recoveryFailure) } else { continuation.resume() }
+            }
+            for continuation in close {
+                if let closeFailure { continuation.resume(throwing: closeFailure) } else { continuation.resume() }
+            }
+        }
+    }
+
+    let segmentSizeLimit: Int
+    let maxPayloadLength: Int
+    let maxPendingBytes: Int
+
+    var phase = Phase.open
+    var closeRequested = false
+    var closeRetryAttempted = false
+    /// The sequence the next accepted record must carry.
+    var nextSequence: UInt64
+    /// Every record up to this one is durable (per the durability mode).
+    var durableSequence: UInt64
+    /// Records accepted but not yet handed to the I/O queue.
+    var pending = WALGroup()
+    /// Buffers of a finished group, reused for the next one.
+    var spare: WALGroup?
+    /// Records of failed attempts, written first by the next retry; non-empty only while unavailable.
+    var retained = WALGroup()
+    /// A sync failed after its data was acknowledged (`.interval` mode); a retry syncs again.
+    var needsSync = false
+    var retryRequested = false
+    /// Whether a run of the I/O queue is scheduled or running.
+    var ioRunning = false
+    /// Logical length of the segment the next record goes to, to decide where segments roll over.
+    var segmentBytes = WALSegment.headerSize
+    var needsNewSegment = true
+    /// Sorted by sequence.
+    var waiters: [Waiter] = []
+    var recoveryWaiters: [CheckedContinuation<Void, any Error>] = []
+    var closeWaiters: [CheckedContinuation<Void, any Error>] = []
+    var statistics = WALWriterStatistics()
+
+    init(nextSequence: UInt64, options: WALWriter.Options) {
+        self.nextSequence = nextSequence
+        self.durableSequence = nextSequence - 1
+        self.segmentSizeLimit = options.segmentSizeLimit
+        self.maxPayloadLength = options.maxPayloadLength
+        self.maxPendingBytes = options.maxPendingBytes
+    }
+
+    // MARK: Accepting records
+
+    /// Marks the I/O queue as running; returns whether the caller must start it.
+    mutating func claimIO() -> Bool {
+        if ioRunning { return false }
+        ioRunning = true
+        return true
+    }
+
+    /// Why records cannot be accepted now, if they cannot; a refusal while unavailable requests a retry.
+    mutating func refusal(additionalBytes: Int) -> (error: StorageError, startIO: Bool)? {
+        if closeRequested { return (.closed, false) }
+        switch phase {
+        case .closed:
+            return (.closed, false)
+        case .unavailable(let failure):
+            retryRequested = true
+            return (.unavailable(failure), claimIO())
+        case .open:
+            if !pending.isEmpty && pending.bytes.count + additionalBytes > maxPendingBytes {
+                return (.pendingLimitExceeded(pendingBytes: pending.bytes.count, limit: maxPendingBytes), false)
+            }
+            return nil
+        }
+    }
+
+    /// Checks a batch before accepting any of it: sequence continuity and payload limits.
+    func validate(_ records: some Collection<WALRecord>, assignSequences: Bool) -> StorageError? {
+        var expected = nextSequence
+        for record in records {
+            if !assignSequences && record.sequence != expected {
+                return .sequenceOutOfOrder(expected: expected, got: record.sequence)
+            }
+            if record.payload.count > maxPayloadLength {
+                return .payloadTooLarge(length: record.payload.count, limit: maxPayloadLength)
+            }
+            expected += 1
+        }
+        return nil
+    }
+
+    /// Encodes one record into the pending group at `nextSequence`, opening a new segment span if the
+    /// record would push the current segment past its limit (a segment always takes at least one record).
+    mutating func encode(engineTimeMillis: Int64, payload: UnsafeRawBufferPointer) {
+        let sequence = nextSequence
+        let recordLength = WALRecordFormat.headerSize + payload.count
+        let overflows = segmentBytes + recordLength > segmentSizeLimit && segmentBytes > WALSegment.headerSize
+        if needsNewSegment || overflows {
+            pending.spans.append(
+                .init(
+                    firstSequence: sequence, lastSequence: sequence, byteStart: pending.bytes.count,
+                    byteEnd: pending.bytes.count, startsSegment: true))
+            segmentBytes = WALSegment.headerSize
+            needsNewSegment = false
+        } else if pending.spans.isEmpty {
+            pending.spans.append(
+                .init(
+                    firstSequence: sequence, lastSequence: sequence, byteStart: pending.bytes.count,
+                    byteEnd: pending.bytes.count, startsSegment: false))
+        }
+        WALRecordFormat.encode(
+            sequence: sequence, engineTimeMillis: engineTimeMillis, payload: payload, into: &pending.bytes)
+        let last = pending.spans.count - 1
+        pending.spans[last].lastSequence = sequence
+        pending.spans[last].byteEnd = pending.bytes.count
+        segmentBytes += recordLength
+        nextSequence += 1
+    }
+
+    /// Registers a waiter, keeping `waiters` sorted (appends are the common, O(1) case).
+    mutating func addWaiter(_ waiter: Waiter) {
+        if let last = waiters.last, last.sequence > waiter.sequence {
+            var low = 0
+            var high = waiters.count
+            while low < high {
+                let middle = (low + high) / 2
+                if waiters[middle].sequence <= waiter.sequence { low = middle + 1 } else { high = middle }
+            }
+            waiters.insert(waiter, at: low)
+        } else {
+            waiters.append(waiter)
+        }
+    }
+
+    // MARK: The I/O cycle
+
+    /// The next piece of work for the I/O queue; `.idle` releases the queue.
+    mutating func takeWork() -> Work {
+        switch phase {
+        case .closed:
+            ioRunning = false
+            return .idle
+        case .unavailable:
+            let closeRetry = closeRequested && !closeRetryAttempted
+            if retryRequested || closeRetry {
+                retryRequested = false
+                if closeRetry { closeRetryAttempted = true }
+                if !retained.isEmpty {
+                    var group = WALGroup()
+                    swap(&group, &retained)
+                    return .write(group, isRetry: true)
+                }
+                return .synchronize(isRetry: true)
+            }
+            if closeRequested { return .close }
+            ioRunning = false
+            return .idle
+        case .open:
+            if !pending.isEmpty {
+                var group = spare ?? WALGroup()
+                spare = nil
+                group.removeAll()
+                swap(&group, &pending)
+                return .write(group, isRetry: false)
+            }
+            if closeRequested { return .close }
+            ioRunning = false
+            return .idle
+        }
+    }
+
+    /// Records the result of writing `group`; on failure keeps its unwritten part for a retry.
+    mutating func completeWrite(_ group: WALGroup, outcome: SegmentSink.Outcome, isRetry: Bool) -> Wakeups {
+        var wakeups = Wakeups()
+        statistics.bytesWritten += outcome.bytesWritten
+        statistics.synchronizations += outcome.synchronizations
+        statistics.segmentsCreated += outcome.segmentsCreated
+        if let durable = outcome.durableThrough, durable > durableSequence {
+            statistics.recordsWritten += Int(durable - durableSequence)
+            durableSequence = durable
+        }
+        wakeups.durable = takeWaiters(through: durableSequence)
+        if let (failure, resumeAt) = outcome.failure {
+            fail(failure, unwritten: group.suffix(fromSpan: resumeAt), into: &wakeups)
+            return wakeups
+        }
+        statistics.groupsWritten += 1
+        if isRetry {
+            // Data acknowledged before a failed interval sync still needs that sync before reopening.
+            if needsSync { retryRequested = true } else { recovered(into: &wakeups) }
+        }
+        // Kept for reuse; cleared in `takeWork`, once the I/O queue no longer holds a reference.
+        if spare == nil { spare = group }
+        return wakeups
+    }
+
+    /// Records the result of a sync that was not part of a group write (interval tick or retry).
+    mutating func completeSynchronize(_ failure: IOFailure?, isRetry: Bool) -> Wakeups {
+        var wakeups = Wakeups()
+        if let failure {
+            needsSync = true
+            fail(failure, unwritten: WALGroup(), into: &wakeups)
+        } else {
+            statistics.synchronizations += isRetry ? 1 : 0
+            needsSync = false
+            if isRetry { recovered(into: &wakeups) }
+        }
+        return wakeups
+    }
+
+    /// Records the close: what was still unwritten is reported to the closers.
+    mutating func completeClose(_ failure: IOFailure?) -> Wakeups {
+        var wakeups = Wakeups()
+        if case .unavailable(let unwritten) = phase, !retained.isEmpty || needsSync {
+            wakeups.closeFailure = .unavailable(unwritten)
+        } else if let failure {
+            wakeups.closeFailure = .unavailable(failure)
+        }
+        phase = .closed
+        ioRunning = false
+        wakeups.close = closeWaiters
+        closeWaiters.removeAll()
+        wakeups.failed = waiters
+        waiters.removeAll()
+        wakeups.failure = .closed
+        return wakeups
+    }
+
+    /// Enters (or stays in) the unavailable phase: keeps the unwritten records (then everything pending)
+    /// for a retry, and fails every waiter, none of whose records are durable.
+    mutating func fail(_ failure: IOFailure, unwritten: WALGroup, into wakeups: inout Wakeups) {
+        var kept = unwritten
+        if !pending.isEmpty {
+            kept.append(contentsOf: pending)
+            pending.removeAll()
+        }
+        if !retained.isEmpty {
+            var merged = retained
+            merged.append(contentsOf: kept)
+            kept = merged
+        }
+        retained = kept
+        phase = .unavailable(failure)
+        statistics.failedAttempts += 1
+        wakeups.failed.append(contentsOf: waiters)
+        waiters.removeAll()
+        wakeups.failure = .unavailable(failure)
+        wakeups.recovery = recoveryWaiters
+        wakeups.recoveryFailure = .unavailable(failure)
+        recoveryWaiters.removeAll()
+    }
+
+    private mutating func recovered(into wakeups: inout Wakeups) {
+        if case .unavailable = phase, retained.isEmpty, !needsSync { phase = .open }
+        wakeups.recovery = recoveryWaiters
+        wakeups.recoveryFailure = nil
+        recoveryWaiters.removeAll()
+    }
+
+    /// Removes and returns the waiters whose records are durable.
+    private mutating func takeWaiters(through sequence: UInt64) -> [Waiter] {
+        var count = 0
+        while count < waiters.count && waiters[count].sequence <= sequence { count += 1 }
+        guard count > 0 else { return [] }
+        let done = Array(waiters[..<count])
+        waiters.removeFirst(count)
+        return done
+    }
+}
