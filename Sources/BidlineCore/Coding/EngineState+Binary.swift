@@ -67,7 +67,7 @@ extension EngineState {
         }
         autoRules = try Self.decode(&reader, minimumSize: 20) { try AutoBidRule(from: &$0) }
         listings = try Self.decode(&reader, minimumSize: 64) { try Listing(from: &$0) }
-        bids = try Self.decode(&reader, minimumSize: 29) { try Bid(from: &$0) }
+        bids = try Self.decode(&reader, minimumSize: 24) { try Bid(from: &$0) }
         entries = try Self.decode(&reader, minimumSize: 32) { try LedgerEntry(from: &$0) }
         claims = try Self.decode(&reader, minimumSize: 40) { try Claim(from: &$0) }
         installments = try Self.decode(&reader, minimumSize: 41) { try Installment(from: &$0) }
@@ -80,7 +80,9 @@ extension EngineState {
         }
         for index in 0..<bids.count {
             let bid = bids[index]
-            guard bid.investor.raw < userCount, bid.listing.number >= 1, bid.listing.index < listings.count else {
+            guard bid.investor.raw < userCount, bid.listing.number >= 1, bid.listing.index < listings.count,
+                Int(bid.entry) < entries.count
+            else {
                 throw DecodingError(offset: reader.offset, reason: "bid B\(index + 1) names a missing user or listing")
             }
         }
@@ -278,20 +280,20 @@ extension Listing {
 extension Bid {
     func encode<Sink: BinarySink>(to sink: inout Sink) {
         sink.write(investor.raw)
-        sink.write(listing.number)
+        sink.write(listingAndSource)
         sink.write(prevInListing)
-        sink.write(source.rawValue)
+        sink.write(entry)
         sink.write(amountCents)
-        sink.write(atMillis)
     }
 
     init(from reader: inout BinaryReader) throws {
         let investor = UserIndex(try reader.readU32())
-        let listing = ListingID(try reader.readU32())
-        let next = try reader.readU32()
-        let source = try reader.readEnum(BidSource.self)
-        self.init(investor: investor, listing: listing, source: source, amountCents: try reader.readI64(), atMillis: try reader.readI64())
-        prevInListing = next
+        let listingAndSource = try reader.readU32()
+        let prev = try reader.readU32()
+        let entry = try reader.readU32()
+        self.init(investor: investor, listing: ListingID(0), source: .manual, amountCents: try reader.readI64(), entry: entry)
+        self.listingAndSource = listingAndSource
+        prevInListing = prev
     }
 }
 

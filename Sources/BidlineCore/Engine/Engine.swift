@@ -71,8 +71,12 @@ public struct Engine: Sendable {
             case .open:
                 closing.insert(Deadline(atMillis: listing.closesAtMillis, listing: number))
             case .repaying:
-                let due = state.installments[Int(listing.firstInstallment) + Int(listing.nextInstallment)]
-                dues.insert(Deadline(atMillis: due.dueAtMillis, listing: number))
+                // The heap holds each repaying loan's first installment not yet marked overdue or paid.
+                let first = Int(listing.firstInstallment)
+                let end = first + planCount(listing)
+                var k = first + Int(listing.nextInstallment)
+                while k < end, state.installments[k].status != .due { k += 1 }
+                if k < end { dues.insert(Deadline(atMillis: state.installments[k].dueAtMillis, listing: number)) }
             default:
                 break
             }
@@ -154,6 +158,9 @@ public struct Engine: Sendable {
         result.reverse()
         return result
     }
+
+    /// When a bid was placed: the time of the ledger entry that froze its money.
+    public func atMillis(of bid: Bid) -> Int64 { state.entries[Int(bid.entry)].atMillis }
 
     @inline(__always)
     func userExists(_ index: UserIndex) -> Bool { index.int < state.users.count }

@@ -74,7 +74,8 @@ extension Engine {
         let bidIndex = UInt32(state.bids.count)
         precondition(bidIndex < LedgerEntry.none, "bid index space exhausted")
         let listingID = ListingID(UInt32(listingIndex + 1))
-        var bid = Bid(investor: investor, listing: listingID, source: source, amountCents: cents, atMillis: atMillis)
+        var bid = Bid(
+            investor: investor, listing: listingID, source: source, amountCents: cents, entry: UInt32(state.entries.count))
         bid.prevInListing = state.listings[listingIndex].lastBid
         state.bids.append(bid)
         post(.bid, from: .available(investor), to: .frozen(investor), cents: cents, at: atMillis)

@@ -188,25 +188,29 @@ public enum BidSource: UInt8, Sendable {
     public var wireText: String { self == .manual ? "manual" : "auto" }
 }
 
-/// One accepted bid. 32 bytes; bids are stored in bid order, so the index is the id number − 1.
+/// One accepted bid. 24 bytes; bids are stored in bid order, so the index is the id number − 1. The bid's time
+/// is that of its freeze entry in the ledger (`entry`), so it is not stored twice.
 public struct Bid: Sendable, Equatable {
     public var investor: UserIndex
-    public var listing: ListingID
+    /// Listing number in the low 31 bits, `BidSource.auto` in the top bit.
+    @usableFromInline var listingAndSource: UInt32
     /// The previous (older) bid of the same listing, or `LedgerEntry.none`.
     public var prevInListing: UInt32
-    public var source: BidSource
+    /// The ledger entry that froze the money (its time is the bid's time).
+    public var entry: UInt32
     public var amountCents: Int64
-    public var atMillis: Int64
 
     @inlinable
-    public init(investor: UserIndex, listing: ListingID, source: BidSource, amountCents: Int64, atMillis: Int64) {
+    public init(investor: UserIndex, listing: ListingID, source: BidSource, amountCents: Int64, entry: UInt32) {
         self.investor = investor
-        self.listing = listing
+        self.listingAndSource = listing.number | (source == .auto ? 0x8000_0000 : 0)
         self.prevInListing = LedgerEntry.none
-        self.source = source
+        self.entry = entry
         self.amountCents = amountCents
-        self.atMillis = atMillis
     }
+
+    @inlinable public var listing: ListingID { ListingID(listingAndSource & 0x7FFF_FFFF) }
+    @inlinable public var source: BidSource { listingAndSource & 0x8000_0000 != 0 ? .auto : .manual }
 }
 
 /// A claim (债权): the right to a share of a repaying loan's installments, in proportion to its principal.
