@@ -26,10 +26,10 @@ import Testing
             _ code: RejectCode, _ cents: Int64, by investor: UserIndex? = nil, aon: Bool = false, ref: String? = nil,
             listing: ListingID? = nil, sourceLocation: SourceLocation = #_sourceLocation
         ) {
-            let before = f.engine.stateHash()
+            let before = f.engine.state
             let outcome = f.bid(investor ?? self.investor, listing ?? self.listing, cents, aon: aon, ref: ref)
             #expect(outcome == .rejected(code), sourceLocation: sourceLocation)
-            #expect(f.engine.stateHash() == before, "a rejected bid changed the state", sourceLocation: sourceLocation)
+            #expect(f.engine.state.withClock(of: before) == before, "a rejected bid changed the state", sourceLocation: sourceLocation)
             f.expectBalanced(sourceLocation: sourceLocation)
         }
     }
@@ -184,11 +184,11 @@ import Testing
     @Test func rule8RefIsIdempotent() {
         var s = Setup()
         let first = s.f.bid(s.investor, s.listing, 50_000, ref: "bot-7:1")
-        let hash = s.f.engine.stateHash()
+        let before = s.f.engine.state
         let retry = s.f.bid(s.investor, s.listing, 50_000, ref: "bot-7:1")
         #expect(first.bidReply != nil)
         #expect(retry == .replayed(first.reply!))
-        #expect(s.f.engine.stateHash() == hash)
+        #expect(s.f.engine.state.withClock(of: before) == before)
         #expect(s.f.frozen(s.investor) == 50_000)
         s.f.expectBalanced()
     }

@@ -14,6 +14,7 @@ extension EngineState {
         sink.write(autoQueueHead)
         sink.write(autoQueueTail)
         sink.write(autoQueueCount)
+        sink.write(clockMillis)
         Self.encode(accounts, to: &sink) { $1.encode(to: &$0) }
         Self.encode(users, to: &sink) { $1.encode(to: &$0) }
         Self.encode(autoRules, to: &sink) { $1.encode(to: &$0) }
@@ -60,6 +61,7 @@ extension EngineState {
         autoQueueHead = try reader.readU32()
         autoQueueTail = try reader.readU32()
         autoQueueCount = try reader.readU32()
+        clockMillis = try reader.readI64()
         accounts = try Self.decode(&reader, minimumSize: 27) { try Account(from: &$0) }
         users = try Self.decode(&reader, minimumSize: 64) { try User(from: &$0) }
         guard accounts.count == users.count else {

@@ -101,7 +101,8 @@ public struct Engine: Sendable {
     /// Returns `.applied` when state changed (journal it), `.replayed` for an idempotent retry and `.rejected`
     /// with the first failing rule's code otherwise; a rejected command changes nothing.
     public mutating func apply(_ command: Command, at atMillis: Int64) -> Outcome {
-        switch command {
+        if atMillis > state.clockMillis { state.clockMillis = atMillis }
+        return switch command {
         case .bid(let request): placeBid(request, at: atMillis)
         case .addUser(let user): addUser(user, at: atMillis)
         case .setUser(let user, let change): setUser(user, change)

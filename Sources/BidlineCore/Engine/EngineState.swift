@@ -68,6 +68,8 @@ public struct EngineState: Sendable, Equatable {
     public internal(set) var autoQueueTail: UInt32 = AutoBidRule.none
     public internal(set) var autoQueueCount: UInt32 = 0
     public internal(set) var stats = Stats()
+    /// The latest engine time any command was applied at (the manual clock resumes from it after a restart).
+    public internal(set) var clockMillis: Int64 = 0
 
     public init() {}
 }
