@@ -11,20 +11,83 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "BidlineCore", targets: ["BidlineCore"]),
+        .library(name: "BidlineProtocol", targets: ["BidlineProtocol"]),
+        .library(name: "BidlineServer", targets: ["BidlineServer"]),
+        .library(name: "BidlineStorage", targets: ["BidlineStorage"]),
     ],
     dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
         .package(url: "https://github.com/attaswift/BigInt.git", from: "6.0.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.4.0"),
         .package(url: "https://github.com/ordo-one/package-benchmark.git", from: "1.29.0", traits: ["MallocInterposer"]),
     ],
     targets: [
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .target(
+            name: "BidlineStorage",
+            dependencies: ["CZstd", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "BidlineStorageTests",
+            dependencies: ["BidlineStorage", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: strictSwift6
+        ),
         .target(
             name: "BidlineCore",
             dependencies: [
                 .product(name: "Collections", package: "swift-collections"),
                 .product(name: "BigInt", package: "BigInt"),
             ],
+            swiftSettings: strictSwift6
+        ),
+        .target(name: "BidlineProtocol", dependencies: ["BidlineCore"], swiftSettings: strictSwift6),
+        .target(
+            name: "BidlineServer",
+            dependencies: [
+                "BidlineCore", "BidlineProtocol", "BidlineStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .executableTarget(
+            name: "bidline",
+            dependencies: [
+                "BidlineCore", "BidlineServer", "BidlineStorage", "BidlineProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "BidlineServerTests",
+            dependencies: [
+                "BidlineServer", "BidlineCore", "BidlineProtocol", "BidlineStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "BidlineProtocolTests",
+            dependencies: ["BidlineProtocol"],
             swiftSettings: strictSwift6
         ),
         .testTarget(

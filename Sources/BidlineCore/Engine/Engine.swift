@@ -126,6 +126,17 @@ public struct Engine: Sendable {
         }
     }
 
+    /// The earliest pending deadline (a bidding window end or an unpaid due date), if any: a tick strictly after
+    /// it has work to do. O(1).
+    public var nextDeadlineMillis: Int64? {
+        switch (closing.min?.atMillis, dues.min?.atMillis) {
+        case (let a?, let b?): min(a, b)
+        case (let a?, nil): a
+        case (nil, let b?): b
+        case (nil, nil): nil
+        }
+    }
+
     // MARK: Lookups
 
     /// The dense index of user `id`, if registered. One hash of the id.

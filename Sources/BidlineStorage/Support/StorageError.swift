@@ -4,6 +4,7 @@ import SystemPackage
 public struct IOFailure: Error, Hashable, Sendable, CustomStringConvertible {
     /// The kind of call that failed.
     public enum Operation: String, Hashable, Sendable {
+        /// Named after the system call (`sync` is `fsync`/`fdatasync`, `list` is `opendir`/`readdir`).
         case open, read, write, truncate, sync, close, rename, remove, list, createDirectory, syncDirectory
     }
 
@@ -26,7 +27,7 @@ public struct IOFailure: Error, Hashable, Sendable, CustomStringConvertible {
 }
 
 /// What is wrong with a log segment at a given offset.
-public enum WALDamage: Hashable, Sendable, CustomStringConvertible {
+public enum WALDamage: Error, Hashable, Sendable, CustomStringConvertible {
     /// The segment file is shorter than its 32-byte header.
     case incompleteSegmentHeader(length: Int)
     /// The segment header's magic or checksum is wrong.
@@ -70,7 +71,7 @@ public enum WALDamage: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// What is wrong with a snapshot file.
-public enum SnapshotDamage: Hashable, Sendable, CustomStringConvertible {
+public enum SnapshotDamage: Error, Hashable, Sendable, CustomStringConvertible {
     /// The file is shorter than its header.
     case incompleteHeader(length: Int64)
     /// The magic is not `BIDLSNP1`.
@@ -159,5 +160,17 @@ public enum StorageError: Error, Hashable, Sendable, CustomStringConvertible {
         case .corruptSnapshot(let file, let damage): "corrupt snapshot \(file): \(damage)"
         case .compression(let code, let name): "zstd error \(code): \(name)"
         }
+    }
+}
+
+/// Runs `body`, whose only errors are `E` but which passes through an untyped `rethrows` API (such as
+/// `withUnsafeBytes`), and restores the error's type.
+func restoringErrorType<Result, E: Error>(_ type: E.Type, _ body: () throws -> Result) throws(E) -> Result {
+    do {
+        return try body()
+    } catch let error as E {
+        throw error
+    } catch {
+        preconditionFailure("unexpected error \(error)")
     }
 }

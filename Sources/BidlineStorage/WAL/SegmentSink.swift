@@ -162,8 +162,9 @@ struct SegmentSink {
             }
         } catch {
             try? created.close()
-            return IOFailure(operation, path: operation == .syncDirectory ? directory.string : path.string,
-                             errno: asErrno(error))
+            return IOFailure(
+                operation, path: operation == .syncDirectory ? directory.string : path.string,
+                errno: asErrno(error))
         }
         handle = created
         segmentPath = path

@@ -237,7 +237,8 @@ public final class WALWriter: Sendable {
                 case .open: return (.success(()), false)
                 case .closed: return (.failure(.closed), false)
                 case .unavailable:
-                    state.recoveryWaiters.append(continuation)
+                    state.recoveryWaiters.append(
+                        .init(attempt: state.retryAttemptsStarted + 1, continuation: continuation))
                     state.retryRequested = true
                     return (nil, state.claimIO())
                 }

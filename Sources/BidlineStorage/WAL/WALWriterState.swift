@@ -19,6 +19,12 @@ struct WALWriterState {
         var continuation: CheckedContinuation<UInt64, any Error>
     }
 
+    /// A caller of `recover()`, answered by the first retry that starts after it asked (or by any success).
+    struct RecoveryWaiter: Sendable {
+        var attempt: Int
+        var continuation: CheckedContinuation<Void, any Error>
+    }
+
     /// What the I/O queue does next.
     enum Work: Sendable {
         case idle
@@ -32,7 +38,7 @@ struct WALWriterState {
         var durable: [Waiter] = []
         var failed: [Waiter] = []
         var failure: StorageError = .closed
-        var recovery: [CheckedContinuation<Void, any Error>] = []
+        var recovery: [RecoveryWaiter] = []
         var recoveryFailure: StorageError?
         var close: [CheckedContinuation<Void, any Error>] = []
         var closeFailure: StorageError?
@@ -40,8 +46,12 @@ struct WALWriterState {
         func resumeAll() {
             for waiter in durable { waiter.continuation.resume(returning: waiter.sequence) }
             for waiter in failed { waiter.continuation.resume(throwing: failure) }
-            for continuation in recovery {
-                if let recoveryFailure { continuation.resume(throwing: recoveryFailure) } else { continuation.resume() }
+            for waiter in recovery {
+                if let recoveryFailure {
+                    waiter.continuation.resume(throwing: recoveryFailure)
+                } else {
+                    waiter.continuation.resume()
+                }
             }
             for continuation in close {
                 if let closeFailure { continuation.resume(throwing: closeFailure) } else { continuation.resume() }
@@ -69,6 +79,8 @@ struct WALWriterState {
     /// A sync failed after its data was acknowledged (`.interval` mode); a retry syncs again.
     var needsSync = false
     var retryRequested = false
+    /// Retries started so far; numbers the attempts that `RecoveryWaiter`s wait for.
+    var retryAttemptsStarted = 0
     /// Whether a run of the I/O queue is scheduled or running.
     var ioRunning = false
     /// Logical length of the segment the next record goes to, to decide where segments roll over.
@@ -76,7 +88,7 @@ struct WALWriterState {
     var needsNewSegment = true
     /// Sorted by sequence.
     var waiters: [Waiter] = []
-    var recoveryWaiters: [CheckedContinuation<Void, any Error>] = []
+    var recoveryWaiters: [RecoveryWaiter] = []
     var closeWaiters: [CheckedContinuation<Void, any Error>] = []
     var statistics = WALWriterStatistics()
 
@@ -184,6 +196,7 @@ struct WALWriterState {
             let closeRetry = closeRequested && !closeRetryAttempted
             if retryRequested || closeRetry {
                 retryRequested = false
+                retryAttemptsStarted += 1
                 if closeRetry { closeRetryAttempted = true }
                 if !retained.isEmpty {
                     var group = WALGroup()
@@ -221,7 +234,7 @@ struct WALWriterState {
         }
         wakeups.durable = takeWaiters(through: durableSequence)
         if let (failure, resumeAt) = outcome.failure {
-            fail(failure, unwritten: group.suffix(fromSpan: resumeAt), into: &wakeups)
+            fail(failure, unwritten: group.suffix(fromSpan: resumeAt), finishedRetry: isRetry, into: &wakeups)
             return wakeups
         }
         statistics.groupsWritten += 1
@@ -239,7 +252,7 @@ struct WALWriterState {
         var wakeups = Wakeups()
         if let failure {
             needsSync = true
-            fail(failure, unwritten: WALGroup(), into: &wakeups)
+            fail(failure, unwritten: WALGroup(), finishedRetry: isRetry, into: &wakeups)
         } else {
             statistics.synchronizations += isRetry ? 1 : 0
             needsSync = false
@@ -263,12 +276,16 @@ struct WALWriterState {
         wakeups.failed = waiters
         waiters.removeAll()
         wakeups.failure = .closed
+        wakeups.recovery = recoveryWaiters
+        wakeups.recoveryFailure = .closed
+        recoveryWaiters.removeAll()
         return wakeups
     }
 
     /// Enters (or stays in) the unavailable phase: keeps the unwritten records (then everything pending)
-    /// for a retry, and fails every waiter, none of whose records are durable.
-    mutating func fail(_ failure: IOFailure, unwritten: WALGroup, into wakeups: inout Wakeups) {
+    /// for a retry, and fails every waiter, none of whose records are durable. A failed retry also answers
+    /// the `recover()` callers that were waiting for it.
+    mutating func fail(_ failure: IOFailure, unwritten: WALGroup, finishedRetry: Bool, into wakeups: inout Wakeups) {
         var kept = unwritten
         if !pending.isEmpty {
             kept.append(contentsOf: pending)
@@ -285,13 +302,17 @@ struct WALWriterState {
         wakeups.failed.append(contentsOf: waiters)
         waiters.removeAll()
         wakeups.failure = .unavailable(failure)
-        wakeups.recovery = recoveryWaiters
-        wakeups.recoveryFailure = .unavailable(failure)
-        recoveryWaiters.removeAll()
+        if finishedRetry {
+            let attempt = retryAttemptsStarted
+            wakeups.recovery = recoveryWaiters.filter { $0.attempt <= attempt }
+            recoveryWaiters.removeAll { $0.attempt <= attempt }
+            wakeups.recoveryFailure = .unavailable(failure)
+        }
     }
 
     private mutating func recovered(into wakeups: inout Wakeups) {
         if case .unavailable = phase, retained.isEmpty, !needsSync { phase = .open }
+        retryRequested = false
         wakeups.recovery = recoveryWaiters
         wakeups.recoveryFailure = nil
         recoveryWaiters.removeAll()

@@ -1,0 +1,82 @@
+import BidlineCore
+
+/// A topic of `SUBSCRIBE`.
+public enum Topic: UInt8, Sendable, CaseIterable {
+    /// Listing events: `loan.open`, `loan.full`, `loan.failed`, `loan.repaying`, `loan.settled`, `repayment`, ...
+    case loans
+    /// Balance changes of the subscriber (admins: of everyone).
+    case account
+
+    public var wireText: String { self == .loans ? "loans" : "account" }
+}
+
+/// `LOAN.LIST` filters and order.
+public struct ListingQuery: Sendable, Equatable {
+    public enum Sort: Sendable, Equatable {
+        case rate, term, time
+    }
+    public var status: ListingStatus? = .open
+    public var sort: Sort = .time
+    public var descending = false
+    public var rate: ClosedRange<Int32>? = nil
+    public var term: ClosedRange<UInt8>? = nil
+    public var grades: UInt8 = 0b1_1111
+    public var type: LoanType? = nil
+    public var limit = 50
+    /// Continue after this listing (in id order for `time`, otherwise after its position in the sort).
+    public var after: ListingID? = nil
+    public init() {}
+}
+
+/// A parsed request: arguments are validated for syntax; users are still names (the engine resolves them).
+public enum Request: Sendable, Equatable {
+    case ping
+    case quit
+    case auth(user: String, token: String)
+    case whoami
+    case help(verb: String?)
+    case userAdd(NewUser)
+    case userSet(id: String, UserChange)
+    case loanApprove(ListingID)
+    case loanReject(ListingID)
+    case loanCancel(ListingID)
+    case loanDisburse(ListingID)
+    case feeSet(SettingsChange)
+    case clock
+    case clockAdvance(millis: Int64)
+    case snapshot
+    case reconcile
+    case stats
+    case metrics
+    case deposit(user: String, amount: Money, ref: Ref?)
+    case withdraw(user: String, amount: Money, ref: Ref?)
+    case loanNew(ListingTerms)
+    case loanRepay(ListingID)
+    case loanPayoff(ListingID)
+    case bid(listing: ListingID, amount: Money, ref: Ref?, allOrNone: Bool)
+    case autoSet(AutoBidRule)
+    case autoOff
+    case autoGet
+    case claimSell(ClaimID, principal: Money, price: Money)
+    case claimBuy(OfferID, principal: Money)
+    case claimWithdraw(OfferID)
+    case balance(user: String?)
+    case loanGet(ListingID)
+    case loanList(ListingQuery)
+    case loanBids(ListingID, limit: Int, after: BidID?)
+    case loanPlan(ListingID)
+    case holdings(user: String?)
+    case ledger(user: String?, limit: Int)
+    case subscribe([Topic])
+}
+
+/// A refusal produced while parsing: the code and a message naming what was wrong.
+public struct ProtocolError: Error, Sendable, Equatable {
+    public var code: RejectCode
+    public var message: String
+
+    public init(_ code: RejectCode, _ message: String? = nil) {
+        self.code = code
+        self.message = message ?? code.message
+    }
+}

@@ -1,0 +1,170 @@
+import BidlineCore
+import BidlineProtocol
+
+extension EngineHost {
+    /// The `LOAN.GET` keys of one listing (without `OK` and newline).
+    func describeListing(_ id: ListingID, _ listing: Listing) {
+        replies.field("listing", id)
+        replies.field("borrower", engine.state.users[listing.borrower.int].id)
+        replies.field("amount", listing.terms.amount)
+        replies.field("raised", cents: listing.raisedCents)
+        replies.field("remaining", cents: listing.remainingCents)
+        replies.field("rate", percent: listing.terms.rate)
+        replies.field("term", Int64(listing.terms.termMonths))
+        replies.field("method", listing.terms.method.wireText)
+        replies.field("grade", listing.terms.grade.wireText)
+        replies.field("type", listing.terms.type.wireText)
+        replies.field("status", listing.status.wireText)
+        replies.field("min", listing.terms.minBid)
+        replies.field("step", listing.terms.step)
+        if let cap = listing.terms.cap { replies.field("cap", cap) } else { replies.field("cap", "none") }
+        replies.field("newcomer", listing.terms.newcomerOnly)
+        replies.field("approved", listing.approvedAtMillis)
+        replies.field("closes", listing.closesAtMillis)
+        replies.field("bids", Int64(listing.bidCount))
+    }
+
+    func listListings(_ query: ListingQuery) {
+        var matches: [Int] = []
+        for index in 0..<engine.state.listings.count {
+            let listing = engine.state.listings[index]
+            if let status = query.status, listing.status != status { continue }
+            if let rate = query.rate, !rate.contains(listing.terms.rate.value) { continue }
+            if let term = query.term, !term.contains(listing.terms.termMonths) { continue }
+            if query.grades & listing.terms.grade.bit == 0 { continue }
+            if let type = query.type, listing.terms.type != type { continue }
+            matches.append(index)
+        }
+        let listings = engine.state.listings
+        func key(_ index: Int) -> Int64 {
+            switch query.sort {
+            case .rate: Int64(listings[index].terms.rate.value)
+            case .term: Int64(listings[index].terms.termMonths)
+            case .time: Int64(index)
+            }
+        }
+        matches.sort { a, b in
+            let (ka, kb) = (key(a), key(b))
+            if ka != kb { return query.descending ? ka > kb : ka < kb }
+            return query.descending && query.sort == .time ? a > b : a < b
+        }
+        if let after = query.after, let position = matches.firstIndex(of: after.index) {
+            matches.removeFirst(position + 1)
+        }
+        let page = matches.prefix(query.limit)
+        replies.ok()
+        replies.field("rows", page.count)
+        replies.end()
+        for index in page {
+            describeListing(ListingID(UInt32(index + 1)), listings[index])
+            replies.end()
+        }
+    }
+
+    func listBids(_ id: ListingID, limit: Int, after: BidID?, session: Session) {
+        guard let listing = engine.listing(id) else {
+            _ = refuse(.noSuchListing)
+            return
+        }
+        let seesAll = session.isAdmin || session.user == listing.borrower
+        var indexes = engine.bidIndexes(of: id)
+        if let after { indexes.removeAll { $0 < UInt32(after.number) } }
+        let page = indexes.prefix(limit)
+        replies.ok()
+        replies.field("rows", page.count)
+        replies.end()
+        for index in page {
+            let bid = engine.state.bids[Int(index)]
+            replies.field("bid", BidID(index + 1))
+            let investorID = engine.state.users[bid.investor.int].id
+            replies.field("investor", seesAll || session.user == bid.investor ? investorID : Self.mask(investorID))
+            replies.field("amount", cents: bid.amountCents)
+            replies.field("source", bid.source.wireText)
+            replies.field("at", engine.atMillis(of: bid))
+            replies.end()
+        }
+    }
+
+    /// `inv***`: the first three characters of an investor id.
+    static func mask(_ id: String) -> String { String(id.prefix(3)) + "***" }
+
+    func listPlan(_ id: ListingID) {
+        guard let listing = engine.listing(id) else {
+            _ = refuse(.noSuchListing)
+            return
+        }
+        guard listing.firstInstallment != LedgerEntry.none else {
+            replies.ok()
+            replies.field("rows", 0)
+            replies.end()
+            return
+        }
+        let first = Int(listing.firstInstallment)
+        let count = listing.terms.method == .bullet && listing.terms.rate.value != 0 ? 1 : Int(listing.terms.termMonths)
+        replies.ok()
+        replies.field("rows", count)
+        replies.end()
+        for k in 0..<count {
+            let installment = engine.state.installments[first + k]
+            replies.field("installment", k + 1)
+            replies.field("due", installment.dueAtMillis)
+            replies.field("principal", cents: installment.principalCents)
+            replies.field("interest", cents: installment.interestCents)
+            replies.field("penalty", cents: installment.penaltyCents)
+            replies.field("status", installment.status.wireText)
+            replies.end()
+        }
+    }
+
+    func listHoldings(_ user: UserIndex) {
+        var lines: [Int] = []
+        for index in 0..<engine.state.claims.count {
+            let claim = engine.state.claims[index]
+            if claim.holder == user && claim.principalCents > 0 { lines.append(index) }
+        }
+        replies.ok()
+        replies.field("rows", lines.count)
+        replies.end()
+        for index in lines {
+            let claim = engine.state.claims[index]
+            replies.field("claim", ClaimID(UInt32(index + 1)))
+            replies.field("listing", claim.listing)
+            replies.field("principal", cents: claim.principalCents)
+            replies.field("interest", cents: claim.receivableInterestCents)
+            replies.end()
+        }
+    }
+
+    func listLedger(_ id: String?, limit: Int, session: Session) {
+        let account: LedgerAccount
+        if let id, id == "bank" || id == "platform" {
+            guard session.isAdmin else {
+                _ = refuse(.forbidden, "system accounts are visible to admins only")
+                return
+            }
+            account = id == "bank" ? .bank : .platform
+        } else {
+            guard let user = resolveSelfOrOther(id, session: session) else { return }
+            account = .available(user)
+        }
+        // A user's history: both of their accounts, merged newest first.
+        var rows = engine.history(of: account, limit: limit)
+        if !account.isSystem {
+            rows += engine.history(of: .frozen(account.user), limit: limit)
+            rows.sort { $0.entry > $1.entry }
+            rows = Array(rows.prefix(limit))
+        }
+        replies.ok()
+        replies.field("rows", rows.count)
+        replies.end()
+        for row in rows {
+            replies.field("entry", Int64(row.entry))
+            replies.field("at", row.atMillis)
+            replies.field("kind", row.kind.wireText)
+            replies.field("account", row.account.isSystem ? (row.account == .bank ? "bank" : "platform") : (row.account.isFrozen ? "frozen" : "available"))
+            replies.field("amount", cents: row.amountCents)
+            replies.field("balance", cents: row.balanceCents)
+            replies.end()
+        }
+    }
+}

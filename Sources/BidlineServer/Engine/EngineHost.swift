@@ -1,0 +1,264 @@
+import BidlineCore
+import BidlineProtocol
+import BidlineStorage
+import Foundation
+import Logging
+import SystemPackage
+
+/// Settings of an engine host.
+public struct HostConfiguration: Sendable {
+    public var dataDirectory: FilePath
+    public var durability: WALWriter.Durability = .fsync
+    public var clock: ClockMode = .system
+    /// Take a snapshot after this many log records (0: never automatically).
+    public var snapshotEveryRecords: Int = 1_000_000
+    /// Keep this many snapshots.
+    public var keepSnapshots: Int = 3
+    /// Truncate the log at a corrupt record instead of refusing to start.
+    public var truncateCorruption = false
+    /// The auto-bid share of each listing (journaled when it differs from the engine's).
+    public var autoBidShare: BasisPoints? = nil
+    /// Log segment size limit.
+    public var segmentBytes: Int = 64 << 20
+
+    public init(dataDirectory: FilePath) { self.dataDirectory = dataDirectory }
+}
+
+/// Owns the engine, the log writer and the subscriber hub: the sequencer. Every state-changing request gets the
+/// next sequence number and engine time, is appended to the log, and only then applied; replies are released
+/// after the log has made the batch durable. One actor hop per batch, not per request.
+public actor EngineHost {
+    public let configuration: HostConfiguration
+    public let directory: DataDirectory
+    let logger: Logger
+    var engine: Engine
+    let wal: WALWriter
+    var nextSequence: UInt64
+    var lastTimeMillis: Int64
+    var recordsSinceSnapshot = 0
+    var snapshotInFlight = false
+    var lastSnapshot: (path: String, sequence: UInt64)? = nil
+    var payload = BinaryWriter(capacity: 256)
+    var replies = ReplyWriter(capacity: 1 << 16)
+    var pendingEvents: [Event] = []
+    public let hub = SubscriberHub()
+    public let metrics = ServerMetrics()
+    /// Recovery notes and the admin token (when created at this start), for the start-up log.
+    public private(set) var startupNotes: [String] = []
+    public private(set) var createdAdminToken: String? = nil
+
+    /// Recovers the engine from the data directory, opens the log, and creates the first admin at first start.
+    public init(configuration: HostConfiguration, logger: Logger = Logger(label: "bidline.engine")) async throws {
+        self.configuration = configuration
+        self.directory = DataDirectory(configuration.dataDirectory)
+        self.logger = logger
+        try FileManager.default.createDirectory(atPath: directory.root.string, withIntermediateDirectories: true)
+        _ = try? SnapshotFile.removeTemporaryFiles(in: directory.snapshots)
+        let recovered = try Recovery.recover(directory, truncateCorruption: configuration.truncateCorruption)
+        engine = recovered.engine
+        nextSequence = recovered.lastSequence + 1
+        lastTimeMillis = max(recovered.lastTimeMillis, recovered.engine.state.clockMillis)
+        startupNotes = recovered.notes
+        startupNotes.append(
+            "recovered \(recovered.engine.state.users.count) users, \(recovered.engine.state.listings.count) listings, "
+                + "\(recovered.engine.state.bids.count) bids; replayed \(recovered.recordsReplayed) records; "
+                + "next sequence \(recovered.lastSequence + 1); state hash \(recovered.engine.stateHash())")
+        wal = try WALWriter(
+            directory: directory.wal, nextSequence: recovered.lastSequence + 1,
+            options: WALWriter.Options(durability: configuration.durability, segmentSizeLimit: configuration.segmentBytes))
+        if lastTimeMillis == 0 { lastTimeMillis = Self.wallClockMillis() }
+        try await bootstrap()
+    }
+
+    /// First start: the `admin` user, whose token goes to `<data>/admin.token` (mode 0600). Also journals the
+    /// configured auto-bid share when it differs from the engine's.
+    func bootstrap() async throws {
+        if let share = configuration.autoBidShare, share != engine.state.settings.autoBidShare {
+            _ = try await journalAndApply(.changeSettings(SettingsChange(autoBidShare: share)))
+        }
+        guard engine.state.users.count == 0 else { return }
+        let token = Tokens.generate()
+        let outcome = try await journalAndApply(
+            .addUser(NewUser(id: "admin", roles: .admin, verified: true, riskLevel: 5, tokenHash: Tokens.hash(token))))
+        guard outcome.changedState else { throw RecoveryError.storage("could not create the admin user: \(outcome)") }
+        let path = directory.adminToken.string
+        _ = FileManager.default.createFile(
+            atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        createdAdminToken = token
+    }
+
+    /// Applies one command outside a client batch (bootstrap, ticks), durably.
+    func journalAndApply(_ command: Command) async throws -> Outcome {
+        let outcome = try journal(command)
+        try await wal.waitUntilDurable(through: nextSequence - 1)
+        publishPendingEvents()
+        return outcome
+    }
+
+    static func wallClockMillis() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+
+    /// The engine time for the next command: the wall clock (never backwards) or the manual clock.
+    func stampTime() -> Int64 {
+        if configuration.clock == .system { lastTimeMillis = max(lastTimeMillis, Self.wallClockMillis()) }
+        return lastTimeMillis
+    }
+
+    /// Appends `command` to the log at the next sequence and applies it. Throws when the log refuses it (then
+    /// nothing was applied).
+    func journal(_ command: Command, at time: Int64? = nil) throws(StorageError) -> Outcome {
+        let at = time ?? stampTime()
+        payload.bytes.removeAll(keepingCapacity: true)
+        command.encode(to: &payload)
+        let refusal: StorageError? = payload.bytes.withUnsafeBytes { raw in
+            do throws(StorageError) {
+                try wal.enqueue(sequence: nextSequence, engineTimeMillis: at, payload: raw)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let refusal { throw refusal }
+        nextSequence += 1
+        recordsSinceSnapshot += 1
+        lastTimeMillis = max(lastTimeMillis, at)
+        let outcome = engine.apply(command, at: at)
+        if !engine.events.isEmpty {
+            pendingEvents.append(contentsOf: engine.events)
+            engine.events.removeAll(keepingCapacity: true)
+        }
+        return outcome
+    }
+
+    // MARK: Batches
+
+    /// Runs a batch of one connection's requests in order and returns the replies as one byte buffer, released
+    /// only once every change it made (and every change it could have observed) is durable.
+    public func process(_ items: [BatchItem], session: Session) async -> (replies: [UInt8], session: Session) {
+        var session = session
+        replies.reset()
+        var firstWrite: Int? = nil
+        var writeRanges: [Range<Int>] = []
+        for item in items {
+            switch item {
+            case .ready(let bytes):
+                replies.bytes.append(contentsOf: bytes)
+            case .request(.snapshot):
+                // The snapshot is written off the actor; keep what this batch produced so far across the await.
+                let soFar = replies.bytes
+                var line = ReplyWriter(capacity: 128)
+                do {
+                    let taken = try await snapshot()
+                    line.ok()
+                    line.field("snapshot", taken.path)
+                    line.field("seq", Int64(taken.sequence))
+                    line.end()
+                } catch {
+                    line.error(.unavailable, "snapshot failed: \(error)")
+                }
+                replies.bytes = soFar + line.bytes
+            case .request(let request):
+                let start = replies.bytes.count
+                let wrote = handle(request, session: &session)
+                if wrote {
+                    if firstWrite == nil { firstWrite = start }
+                    writeRanges.append(start..<replies.bytes.count)
+                }
+            }
+        }
+        var output = replies.bytes
+        let through = nextSequence - 1
+        if through > wal.durableSequence || !writeRanges.isEmpty {
+            do {
+                try await wal.waitUntilDurable(through: through)
+            } catch {
+                // The changes are applied and kept for retry by the log, but were not acknowledged as durable:
+                // every write of this batch answers UNAVAILABLE (a ref= retry is safe).
+                metrics.storageFailures.increment()
+                var rewritten: [UInt8] = []
+                var cursor = 0
+                var unavailable = ReplyWriter(capacity: 128)
+                unavailable.error(.unavailable, "storage cannot make the change durable: \(error)")
+                for range in writeRanges {
+                    rewritten.append(contentsOf: output[cursor..<range.lowerBound])
+                    rewritten.append(contentsOf: unavailable.bytes)
+                    cursor = range.upperBound
+                }
+                rewritten.append(contentsOf: output[cursor...])
+                output = rewritten
+            }
+        }
+        publishPendingEvents()
+        maybeSnapshot()
+        return (output, session)
+    }
+
+    func publishPendingEvents() {
+        guard !pendingEvents.isEmpty else { return }
+        hub.publish(pendingEvents, engine: engine)
+        pendingEvents.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: Ticks and snapshots
+
+    /// Journals a tick when a deadline has passed (system clock; called about once a second).
+    public func tickIfDue() async {
+        guard configuration.clock == .system, let deadline = engine.nextDeadlineMillis else { return }
+        let now = stampTime()
+        guard now > deadline, wal.isAvailable else { return }
+        _ = try? await journalAndApply(.tick)
+    }
+
+    /// Takes a snapshot: the state is captured as a value here (O(chunks): matching does not stop), then encoded,
+    /// compressed and written on another task.
+    public func snapshot() async throws -> (path: String, sequence: UInt64) {
+        let sequence = nextSequence - 1
+        if let lastSnapshot, lastSnapshot.sequence == sequence { return lastSnapshot }
+        try await wal.waitUntilDurable(through: sequence)
+        let captured = engine.state
+        let directory = self.directory
+        let keep = configuration.keepSnapshots
+        snapshotInFlight = true
+        defer { snapshotInFlight = false }
+        let info = try await Task.detached(priority: .utility) {
+            let bytes = captured.encoded
+            return try SnapshotFile.write(
+                payload: bytes, sequence: sequence, stateHash: SnapshotStateHash(engineHash: captured), to: directory.snapshots,
+                options: SnapshotOptions(keepLast: keep))
+        }.value
+        recordsSinceSnapshot = 0
+        let result = (path: info.path.string, sequence: sequence)
+        lastSnapshot = result
+        wal.startNewSegment()
+        logger.info("snapshot written", metadata: ["path": "\(info.path)", "sequence": "\(sequence)"])
+        return result
+    }
+
+    func maybeSnapshot() {
+        guard configuration.snapshotEveryRecords > 0, recordsSinceSnapshot >= configuration.snapshotEveryRecords,
+            !snapshotInFlight
+        else { return }
+        snapshotInFlight = true
+        Task { [weak self] in
+            do { _ = try await self?.snapshot() } catch {
+                self?.logger.error("automatic snapshot failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Flushes the log and takes a final snapshot (graceful shutdown).
+    public func shutdown() async {
+        do {
+            try await wal.waitUntilDurable(through: nextSequence - 1)
+            _ = try await snapshot()
+        } catch {
+            logger.error("shutdown snapshot failed", metadata: ["error": "\(error)"])
+        }
+        try? await wal.close()
+    }
+
+    // MARK: Inspection (tests, tools)
+
+    public var stateHash: String { engine.stateHash() }
+    public var engineState: EngineState { engine.state }
+    public var lastSequence: UInt64 { nextSequence - 1 }
+}

@@ -1,0 +1,77 @@
+import BidlineCore
+import Foundation
+import Prometheus
+import Synchronization
+
+/// The server's metrics, kept in its own Prometheus registry (no process-wide bootstrap, so several servers
+/// can run in one test process). `METRICS` returns the registry's text format.
+public final class ServerMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+    public let requests: Counter
+    public let bids: Counter
+    public let storageFailures: Counter
+    public let connections: Gauge
+    public let batchSize: ValueHistogram
+    public let batchLatency: DurationHistogram
+    let rejections: [Counter]
+    let rate = Mutex<(atMillis: Int64, total: Int64, perSecond: Int64)>((0, 0, 0))
+
+    public init() {
+        func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+            MetricNameDescriptor(namespace: "bidline", metricName: metric, unitName: unit, helpText: help)
+        }
+        requests = registry.makeCounter(descriptor: name("requests", "total", "Requests handled by the engine host"))
+        bids = registry.makeCounter(descriptor: name("bid_requests", "total", "BID requests journaled"))
+        storageFailures = registry.makeCounter(descriptor: name("storage_failures", "total", "Batches whose durability failed"))
+        connections = registry.makeGauge(descriptor: name("connections", "open", "Open client connections"))
+        batchSize = registry.makeValueHistogram(
+            descriptor: name("batch", "requests", "Requests per batch"), buckets: [1, 2, 4, 8, 16, 64, 256, 1024, 4096])
+        batchLatency = registry.makeDurationHistogram(
+            descriptor: name("batch", "seconds", "Time from a batch's arrival to its durable replies (includes the log fsync)"),
+            buckets: [.microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
+                      .milliseconds(2), .milliseconds(5), .milliseconds(20), .milliseconds(100)])
+        let registry = self.registry
+        rejections = RejectCode.allCases.map {
+            registry.makeCounter(descriptor: name("rejections", "total", "Requests refused, by code"), labels: [("code", $0.code)])
+        }
+    }
+
+    public func rejected(_ code: RejectCode) {
+        if let index = RejectCode.allCases.firstIndex(of: code) { rejections[index].increment() }
+    }
+
+    /// Accepted bids per second over the last second or more (updated when read).
+    public func bidsPerSecond(total: Int64) -> Int64 {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        return rate.withLock { state in
+            let elapsed = now - state.atMillis
+            if elapsed >= 1000 {
+                state.perSecond = state.atMillis == 0 ? 0 : (total - state.total) * 1000 / elapsed
+                state = (now, total, state.perSecond)
+            }
+            return state.perSecond
+        }
+    }
+
+    /// Prometheus text lines, with the engine's gauges refreshed first.
+    func prometheusText(engine: Engine, durableSequence: UInt64) -> [String] {
+        let stats = engine.state.stats
+        let gauges: [(String, String, Int64)] = [
+            ("bidline_users", "Registered users", stats.users),
+            ("bidline_listings_open", "Open listings", stats.listingsOpen),
+            ("bidline_frozen_cents", "Money frozen in bids, cents", stats.frozenCents),
+            ("bidline_bids_accepted_total", "Bids accepted since the beginning of the log", stats.bidsAccepted),
+            ("bidline_bids_per_second", "Accepted bids per second", bidsPerSecond(total: stats.bidsAccepted)),
+            ("bidline_durable_sequence", "Last durable log sequence", Int64(durableSequence)),
+        ]
+        var bytes: [UInt8] = []
+        registry.emit(into: &bytes)
+        var lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
+        for (name, help, value) in gauges {
+            lines.append("# HELP \(name) \(help)")
+            lines.append("# TYPE \(name) gauge")
+            lines.append("\(name) \(value)")
+        }
+        return lines
+    }
+}

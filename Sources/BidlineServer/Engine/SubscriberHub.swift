@@ -1,0 +1,92 @@
+import BidlineCore
+import BidlineProtocol
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Push subscriptions (`SUBSCRIBE loans account`): formats each event once and writes it to the subscribed
+/// connections. A subscriber whose outbound buffer is full (it stopped reading) is disconnected, so one slow
+/// client never holds memory or the engine.
+public final class SubscriberHub: Sendable {
+    struct Subscriber {
+        let channel: any Channel
+        let user: UserIndex
+        let admin: Bool
+        let topics: [Topic]
+    }
+
+    let subscribers = NIOLockedValueBox<[ObjectIdentifier: Subscriber]>([:])
+
+    public init() {}
+
+    public var count: Int { subscribers.withLockedValue { $0.count } }
+
+    func add(_ channel: any Channel, session: Session) {
+        guard let user = session.user else { return }
+        let subscriber = Subscriber(channel: channel, user: user, admin: session.isAdmin, topics: session.topics)
+        subscribers.withLockedValue { $0[ObjectIdentifier(channel)] = subscriber }
+    }
+
+    func remove(_ channel: any Channel) {
+        _ = subscribers.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+
+    /// Sends `events` to whoever subscribed to them. Called by the engine host after the events are durable.
+    func publish(_ events: [Event], engine: Engine) {
+        let current = subscribers.withLockedValue { Array($0.values) }
+        guard !current.isEmpty else { return }
+        var loanLines = ReplyWriter(capacity: 1024)
+        var accountLines: [(UserIndex, [UInt8])] = []
+        for event in events {
+            if event.kind == .accountChanged {
+                var line = ReplyWriter(capacity: 128)
+                Self.format(event, engine: engine, into: &line)
+                accountLines.append((event.user, line.bytes))
+            } else {
+                Self.format(event, engine: engine, into: &loanLines)
+            }
+        }
+        for subscriber in current {
+            var bytes: [UInt8] = []
+            if subscriber.topics.contains(.loans) { bytes += loanLines.bytes }
+            if subscriber.topics.contains(.account) {
+                for (user, line) in accountLines where subscriber.admin || user == subscriber.user { bytes += line }
+            }
+            guard !bytes.isEmpty else { continue }
+            let channel = subscriber.channel
+            guard channel.isWritable else {
+                remove(channel)
+                channel.close(promise: nil)
+                continue
+            }
+            channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
+        }
+    }
+
+    static func format(_ event: Event, engine: Engine, into line: inout ReplyWriter) {
+        line.append("EVENT ")
+        switch event.kind {
+        case .listingOpened: line.append("loan.open")
+        case .listingFull: line.append("loan.full")
+        case .listingFailed: line.append("loan.failed")
+        case .listingRepaying: line.append("loan.repaying")
+        case .listingSettled: line.append("loan.settled")
+        case .repayment: line.append("repayment")
+        case .installmentOverdue: line.append("installment.overdue")
+        case .accountChanged: line.append("account")
+        }
+        if event.kind == .accountChanged {
+            let account = engine.state.accounts[event.user.int]
+            line.field("user", engine.state.users[event.user.int].id)
+            if event.listing.number != 0 { line.field("listing", event.listing) }
+            line.field("change", cents: event.amountCents)
+            line.field("available", cents: account.availableCents)
+            line.field("frozen", cents: account.frozenCents)
+        } else {
+            line.field("listing", event.listing)
+            if event.installment != 0 { line.field("installment", Int64(event.installment)) }
+            if event.amountCents != 0 { line.field("amount", cents: event.amountCents) }
+        }
+        line.field("at", event.atMillis)
+        line.end()
+    }
+}

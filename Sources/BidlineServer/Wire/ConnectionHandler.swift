@@ -1,0 +1,197 @@
+import BidlineCore
+import BidlineProtocol
+import Logging
+import NIOCore
+
+/// One client connection: parses the lines of each socket read on the event loop (bytes, not Strings), checks
+/// the session and role, and hands the engine host one batch per read; the batch's replies go back as one
+/// write, in request order. At most one batch is in flight per connection; while one is, later lines wait
+/// (bounded by the pipeline depth, beyond which the server stops reading the socket).
+final class ConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = LineFrame
+    typealias OutboundOut = ByteBuffer
+
+    let host: EngineHost
+    let configuration: ServerConfiguration
+    let logger: Logger
+    let hub: SubscriberHub
+    let onClose: @Sendable () -> Void
+    var parser = RequestParser()
+    var session = Session()
+    var pending: [BatchItem] = []
+    var inFlight = false
+    var closing = false
+    var readingPaused = false
+    var quitAfterIndex: Int? = nil
+    /// Lines read after an `AUTH` or `SUBSCRIBE` that is still in flight: their session checks must see its
+    /// outcome, so they are parsed only when it is back.
+    var deferred: [ByteBuffer] = []
+    var sessionChanging = false
+
+    init(host: EngineHost, configuration: ServerConfiguration, logger: Logger, onClose: @escaping @Sendable () -> Void) {
+        self.host = host
+        self.configuration = configuration
+        self.logger = logger
+        self.hub = host.hub
+        self.onClose = onClose
+        pending.reserveCapacity(256)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
+        switch unwrapInboundIn(data) {
+        case .tooLong:
+            var writer = ReplyWriter(capacity: 80)
+            writer.error(.lineTooLong, "line longer than \(configuration.maxLineLength) bytes; discarded")
+            pending.append(.ready(writer.bytes))
+        case .line(let buffer):
+            if quitAfterIndex != nil { return }  // nothing after QUIT is answered
+            if sessionChanging {
+                deferred.append(buffer)
+            } else {
+                buffer.withUnsafeReadableBytes { parse($0) }
+            }
+        }
+        if pending.count + deferred.count > configuration.maxPipelineDepth && !readingPaused {
+            readingPaused = true
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        }
+    }
+
+    /// Parses one line into the pending batch: a request, or a ready-made error reply.
+    func parse(_ line: UnsafeRawBufferPointer) {
+        do {
+            guard let spec = try parser.parseVerb(line) else { return }  // blank line: no reply
+            if !session.isAuthenticated && !spec.roles.contains(.unauthenticated) {
+                pending.append(.ready(Self.error(.notAuthenticated, "authenticate first with AUTH user token")))
+                return
+            }
+            if !session.topics.isEmpty && spec.verb != .quit && spec.verb != .ping {
+                pending.append(.ready(Self.error(.badState, "connection is in push mode (SUBSCRIBE); only PING and QUIT")))
+                return
+            }
+            guard session.may(spec) else {
+                pending.append(.ready(Self.error(.forbidden, "\(spec.name) is for \(CommandTable.roleNames(spec.roles))")))
+                return
+            }
+            let request = try parser.parseArguments(spec, line)
+            switch request {
+            case .quit: quitAfterIndex = pending.count
+            case .auth, .subscribe: sessionChanging = true
+            default: break
+            }
+            pending.append(.request(request))
+        } catch {
+            pending.append(.ready(Self.error(error.code, error.message)))
+        }
+    }
+
+    static func changesSession(_ item: BatchItem) -> Bool {
+        switch item {
+        case .request(.auth), .request(.subscribe): true
+        default: false
+        }
+    }
+
+    static func error(_ code: RejectCode, _ message: String) -> [UInt8] {
+        var writer = ReplyWriter(capacity: 96)
+        writer.error(code, message)
+        return writer.bytes
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        dispatch(context: context)
+    }
+
+    /// Sends the pending lines (up to the batch limit) to the engine host, unless a batch is in flight.
+    func dispatch(context: ChannelHandlerContext) {
+        guard !inFlight, !pending.isEmpty, !closing else { return }
+        let count = min(pending.count, configuration.maxBatchSize)
+        let items = Array(pending.prefix(count))
+        pending.removeFirst(count)
+        let quitting = quitAfterIndex.map { $0 < count } ?? false
+        if let index = quitAfterIndex { quitAfterIndex = index < count ? nil : index - count }
+        inFlight = true
+        let host = self.host
+        let session = self.session
+        let started = ContinuousClock.now
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        host.metrics.batchSize.record(Double(count))
+        Task {
+            let (replies, newSession) = await host.process(items, session: session)
+            host.metrics.batchLatency.record(ContinuousClock.now - started)
+            eventLoop.execute {
+                let (handler, context) = loopBound.value
+                handler.finish(context: context, replies: replies, session: newSession, quitting: quitting)
+            }
+        }
+    }
+
+    func finish(context: ChannelHandlerContext, replies: [UInt8], session newSession: Session, quitting: Bool) {
+        inFlight = false
+        let becameSubscriber = session.topics.isEmpty && !newSession.topics.isEmpty
+        session = newSession
+        guard context.channel.isActive else { return }
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: replies)), promise: nil)
+        if becameSubscriber { hub.add(context.channel, session: session) }
+        if sessionChanging && !pending.contains(where: Self.changesSession) {
+            // The session change is done: parse what was read after it, with the new session.
+            sessionChanging = false
+            var lines = deferred[...]
+            deferred = []
+            while let line = lines.popFirst() {
+                if sessionChanging || quitAfterIndex != nil {
+                    if quitAfterIndex == nil { deferred.append(line) }
+                    continue
+                }
+                line.withUnsafeReadableBytes { parse($0) }
+            }
+        }
+        if quitting {
+            closing = true
+            context.close(promise: nil)
+            return
+        }
+        if readingPaused && pending.count <= configuration.maxPipelineDepth / 2 && context.channel.isWritable {
+            readingPaused = false
+            context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+        }
+        dispatch(context: context)
+    }
+
+    /// A client that does not read its replies: stop reading its requests; disconnect it if it stays over the
+    /// outbound limit for `slowClientMillis`. Other connections are unaffected.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            if readingPaused && pending.count <= configuration.maxPipelineDepth / 2 {
+                readingPaused = false
+                context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+            }
+        } else {
+            readingPaused = true
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+            let channel = context.channel
+            let logger = self.logger
+            context.eventLoop.scheduleTask(in: .milliseconds(configuration.slowClientMillis)) {
+                if !channel.isWritable {
+                    logger.warning("disconnecting a client that does not read its replies", metadata: ["peer": "\(channel.remoteAddress.map { "\($0)" } ?? "?")"])
+                    channel.close(promise: nil)
+                }
+            }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closing = true
+        hub.remove(context.channel)
+        onClose()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.info("connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,123 @@
+import ArgumentParser
+import BidlineCore
+import BidlineServer
+import BidlineStorage
+import Foundation
+import Logging
+import ServiceLifecycle
+import SystemPackage
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the server: the engine behind the line protocol on TCP (127.0.0.1:7878 by default).",
+        discussion: """
+            On first start an admin user is created; its token is written to <data-dir>/admin.token (mode 0600) \
+            and printed once. SIGTERM or SIGINT stops accepting, finishes in-flight batches, flushes the log, \
+            takes a snapshot and exits 0. Connect with `nc 127.0.0.1 7878` or `bidline cli`.
+            """)
+
+    @Option(help: "Address to bind. Keep it on loopback unless a proxy in front does authentication and TLS.")
+    var host = "127.0.0.1"
+
+    @Option(help: "TCP port (0 picks a free one and prints it).")
+    var port = 7878
+
+    @Option(name: .customLong("data-dir"), help: "Data directory: write-ahead log, snapshots, admin token.")
+    var dataDirectory = "./data"
+
+    @Option(help: ArgumentHelp(
+        "Durability: fsync (each reply after its batch is fsync'd; default), interval=MS (fsync every MS ms: a crash may lose the last MS ms of acknowledged changes), none (no fsync: for load tests).",
+        valueName: "fsync|interval=MS|none"))
+    var durability = "fsync"
+
+    @Option(help: "Engine clock: system (wall clock) or manual (time moves only with CLOCK.ADVANCE).")
+    var clock = "system"
+
+    @Option(name: .customLong("max-line"), help: "Longest request line in bytes.")
+    var maxLine = 4096
+
+    @Option(name: .customLong("max-pipeline"), help: "Requests a connection may queue beyond the batch in flight before reading pauses.")
+    var maxPipeline = 16_384
+
+    @Option(name: .customLong("max-outbound"), help: "Outbound bytes per connection before it counts as not reading.")
+    var maxOutbound = 4 << 20
+
+    @Option(name: .customLong("slow-client-ms"), help: "How long a connection may stay over --max-outbound before it is disconnected.")
+    var slowClientMillis: Int64 = 1_000
+
+    @Option(name: .customLong("max-connections"), help: "Most simultaneous connections; more get ERR BUSY.")
+    var maxConnections = 10_000
+
+    @Option(name: .customLong("snapshot-every"), help: "Take a snapshot after this many log records (0: only on demand and at shutdown).")
+    var snapshotEvery = 1_000_000
+
+    @Option(name: .customLong("keep-snapshots"), help: "Snapshots to keep.")
+    var keepSnapshots = 3
+
+    @Option(name: .customLong("auto-bid-share"), help: "Share of each listing that auto-bids may take, percent.")
+    var autoBidShare: String?
+
+    @Flag(name: .customLong("truncate-corrupt-log"), help: "Start even if a log record in the middle is corrupt, dropping it and everything after it.")
+    var truncateCorruptLog = false
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+        let logger = Logger(label: "bidline")
+        var hostConfiguration = HostConfiguration(dataDirectory: FilePath(dataDirectory))
+        guard let durability = Self.parseDurability(durability) else {
+            throw ValidationError("--durability must be fsync, interval=MS or none")
+        }
+        hostConfiguration.durability = durability
+        switch clock {
+        case "system": hostConfiguration.clock = .system
+        case "manual": hostConfiguration.clock = .manual
+        default: throw ValidationError("--clock must be system or manual")
+        }
+        hostConfiguration.snapshotEveryRecords = snapshotEvery
+        hostConfiguration.keepSnapshots = max(1, keepSnapshots)
+        hostConfiguration.truncateCorruption = truncateCorruptLog
+        if let autoBidShare {
+            guard let share = BasisPoints.parsePercent(autoBidShare) else {
+                throw ValidationError("--auto-bid-share must be a percentage 0-100")
+            }
+            hostConfiguration.autoBidShare = share
+        }
+        var serverConfiguration = ServerConfiguration()
+        serverConfiguration.host = host
+        serverConfiguration.port = port
+        serverConfiguration.maxLineLength = maxLine
+        serverConfiguration.maxPipelineDepth = maxPipeline
+        serverConfiguration.maxOutboundBytes = maxOutbound
+        serverConfiguration.slowClientMillis = slowClientMillis
+        serverConfiguration.maxConnections = maxConnections
+
+        let started = ContinuousClock.now
+        let host = try await EngineHost(configuration: hostConfiguration, logger: Logger(label: "bidline.engine"))
+        for note in await host.startupNotes { logger.info("\(note)") }
+        logger.info("recovery took \(ContinuousClock.now - started)")
+        if let token = await host.createdAdminToken {
+            print("First start: created user 'admin' with token \(token)")
+            print("(also in \(dataDirectory)/admin.token, mode 0600; it is not shown again)")
+        }
+        let server = BidlineServer(host: host, configuration: serverConfiguration, logger: logger)
+        let port = try await server.start()
+        print("Bidline listening on \(self.host):\(port) (data: \(dataDirectory), durability: \(self.durability), clock: \(clock))")
+        print("Try: nc \(self.host) \(port)   then: AUTH admin $(cat \(dataDirectory)/admin.token)")
+        let group = ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+    }
+
+    static func parseDurability(_ text: String) -> WALWriter.Durability? {
+        switch text {
+        case "fsync": return .fsync
+        case "none": return WALWriter.Durability.none
+        default:
+            guard text.hasPrefix("interval="), let millis = Int(text.dropFirst("interval=".count)), millis > 0 else { return nil }
+            return .interval(milliseconds: millis)
+        }
+    }
+}

@@ -1,0 +1,203 @@
+import Dispatch
+import Foundation
+import Synchronization
+import SystemPackage
+
+@testable import BidlineStorage
+
+/// Runs `body` with a fresh, empty directory that is removed afterwards.
+func withTemporaryDirectory<Result>(
+    _ body: (FilePath) async throws -> Result
+) async throws -> Result {
+    let url = FileManager.default.temporaryDirectory
+        .appendingPathComponent("bidline-storage-tests-\(UUID().uuidString)", isDirectory: true)
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: url) }
+    return try await body(FilePath(url.path))
+}
+
+/// A small deterministic generator (SplitMix64), so that test data is the same on every run.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) {
+        state = seed
+    }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func bytes(_ count: Int) -> [UInt8] {
+        (0..<count).map { _ in UInt8.random(in: 0...255, using: &self) }
+    }
+}
+
+/// The payload the tests write for `sequence`: recognisable and of varying length.
+func samplePayload(_ sequence: UInt64, length: Int? = nil) -> [UInt8] {
+    var generator = SplitMix64(seed: sequence)
+    return generator.bytes(length ?? Int(sequence % 53))
+}
+
+/// The whole content of a file.
+func fileBytes(_ path: FilePath) throws -> [UInt8] {
+    var buffer: [UInt8] = []
+    let length = try FileOps.readWholeFile(path, into: &buffer)
+    return Array(buffer[0..<length])
+}
+
+/// Replaces a file's content.
+func writeFile(_ path: FilePath, _ bytes: [UInt8]) throws {
+    let descriptor = try FileDescriptor.open(
+        path, .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite])
+    defer { try? descriptor.close() }
+    _ = try descriptor.writeAll(bytes)
+}
+
+/// The record offsets in a segment file's bytes (walking the length fields).
+func recordOffsets(inSegment bytes: [UInt8]) -> [Int] {
+    var offsets: [Int] = []
+    var offset = WALSegment.headerSize
+    while offset + WALRecordFormat.headerSize <= bytes.count {
+        offsets.append(offset)
+        let length = bytes.withUnsafeBytes {
+            UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self))
+        }
+        offset += WALRecordFormat.headerSize + Int(length)
+    }
+    return offsets
+}
+
+/// Writes records `1...count` (payloads from `samplePayload`) with a writer and closes it.
+func writeSampleLog(
+    in directory: FilePath, count: Int, options: WALWriter.Options = WALWriter.Options(durability: .none),
+    payloadLength: ((UInt64) -> Int)? = nil
+) async throws {
+    let writer = try WALWriter(directory: directory, nextSequence: 1, options: options)
+    let records = (1...UInt64(count)).map { sequence in
+        WALRecord(
+            sequence: sequence, engineTimeMillis: 1_700_000_000_000 + Int64(sequence),
+            payload: samplePayload(sequence, length: payloadLength?(sequence)))
+    }
+    try await writer.append(batch: records)
+    try await writer.close()
+}
+
+/// A file system that fails on demand and can hold a data sync until released, wrapping the real one.
+final class FaultyFileSystem: WALFileSystem {
+    struct Faults {
+        /// Writes fail with this error, after writing `bytesBeforeWriteFailure` bytes of the request.
+        var writeError: Errno?
+        var bytesBeforeWriteFailure = 0
+        /// Data syncs (`fdatasync`) fail with this error.
+        var syncError: Errno?
+        /// Creating a file fails with this error.
+        var createError: Errno?
+        /// The next data sync blocks until `releaseSync()`.
+        var holdNextSync = false
+        var writeCalls = 0
+        var dataSyncCalls = 0
+    }
+
+    let faults = Mutex(Faults())
+    private let real = POSIXFileSystem()
+    private let held = DispatchSemaphore(value: 0)
+    private let entered = DispatchSemaphore(value: 0)
+
+    func createFile(at path: FilePath) throws(Errno) -> any WALFileHandle {
+        if let error = faults.withLock({ $0.createError }) { throw error }
+        return FaultyFileHandle(inner: try real.createFile(at: path), fileSystem: self)
+    }
+
+    func synchronizeDirectory(at path: FilePath) throws(Errno) {
+        try real.synchronizeDirectory(at: path)
+    }
+
+    /// Stops failing.
+    func heal() {
+        faults.withLock { faults in
+            faults.writeError = nil
+            faults.syncError = nil
+            faults.createError = nil
+        }
+    }
+
+    /// Waits (off the Swift concurrency pool) until the held sync has begun.
+    func waitUntilSyncIsHeld() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                self.entered.wait()
+                continuation.resume()
+            }
+        }
+    }
+
+    /// Lets the held sync proceed.
+    func releaseSync() {
+        held.signal()
+    }
+
+    fileprivate func beforeDataSync() throws(Errno) {
+        let (hold, error) = faults.withLock { faults in
+            faults.dataSyncCalls += 1
+            let hold = faults.holdNextSync
+            faults.holdNextSync = false
+            return (hold, faults.syncError)
+        }
+        if hold {
+            entered.signal()
+            held.wait()
+        }
+        if let error { throw error }
+    }
+}
+
+private final class FaultyFileHandle: WALFileHandle {
+    let inner: any WALFileHandle
+    let fileSystem: FaultyFileSystem
+
+    init(inner: any WALFileHandle, fileSystem: FaultyFileSystem) {
+        self.inner = inner
+        self.fileSystem = fileSystem
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(Errno) {
+        let (error, partial) = fileSystem.faults.withLock { faults in
+            faults.writeCalls += 1
+            return (faults.writeError, faults.bytesBeforeWriteFailure)
+        }
+        if let error {
+            let count = min(partial, bytes.count)
+            if count > 0 { try inner.write(UnsafeRawBufferPointer(rebasing: bytes[0..<count]), at: offset) }
+            throw error
+        }
+        try inner.write(bytes, at: offset)
+    }
+
+    func truncate(to length: Int64) throws(Errno) {
+        try inner.truncate(to: length)
+    }
+
+    func synchronize(dataOnly: Bool) throws(Errno) {
+        if dataOnly { try fileSystem.beforeDataSync() }
+        try inner.synchronize(dataOnly: dataOnly)
+    }
+
+    func close() throws(Errno) {
+        try inner.close()
+    }
+}
+
+/// Polls `condition` until it holds, at most `attempts` times, 5 ms apart; for effects of background
+/// timers. Asserts on the outcome only, never on how long it took.
+func eventually(attempts: Int = 2000, _ condition: () -> Bool) async -> Bool {
+    for _ in 0..<attempts {
+        if condition() { return true }
+        try? await Task.sleep(nanoseconds: 5_000_000)
+    }
+    return condition()
+}
