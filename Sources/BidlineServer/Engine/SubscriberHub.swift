@@ -34,22 +34,22 @@ public final class SubscriberHub: Sendable {
     func publish(_ events: [Event], engine: Engine) {
         let current = subscribers.withLockedValue { Array($0.values) }
         guard !current.isEmpty else { return }
-        var loanLines = ReplyWriter(capacity: 1024)
-        var accountLines: [(UserIndex, [UInt8])] = []
+        // Each event is formatted once; every subscriber gets its events in engine order.
+        var lines = ReplyWriter(capacity: 4096)
+        var spans: [(event: Event, range: Range<Int>)] = []
+        spans.reserveCapacity(events.count)
         for event in events {
-            if event.kind == .accountChanged {
-                var line = ReplyWriter(capacity: 128)
-                Self.format(event, engine: engine, into: &line)
-                accountLines.append((event.user, line.bytes))
-            } else {
-                Self.format(event, engine: engine, into: &loanLines)
-            }
+            let start = lines.bytes.count
+            Self.format(event, engine: engine, into: &lines)
+            spans.append((event, start..<lines.bytes.count))
         }
         for subscriber in current {
             var bytes: [UInt8] = []
-            if subscriber.topics.contains(.loans) { bytes += loanLines.bytes }
-            if subscriber.topics.contains(.account) {
-                for (user, line) in accountLines where subscriber.admin || user == subscriber.user { bytes += line }
+            for (event, range) in spans {
+                let wanted = event.kind == .accountChanged
+                    ? subscriber.topics.contains(.account) && (subscriber.admin || event.user == subscriber.user)
+                    : subscriber.topics.contains(.loans)
+                if wanted { bytes.append(contentsOf: lines.bytes[range]) }
             }
             guard !bytes.isEmpty else { continue }
             let channel = subscriber.channel
