@@ -97,6 +97,42 @@ let benchmarks: @Sendable () -> Void = {
         bidBox.engine = engine
     }
 
+    // The same bids, 1,000,000 per iteration and unscaled: the malloc count is per million bids.
+    Benchmark(
+        "Engine.apply(bid) mallocs per 1M bids",
+        configuration: .init(
+            metrics: [.mallocCountTotal, .wallClock], timeUnits: .milliseconds, maxDuration: .seconds(20), maxIterations: 5)
+    ) { benchmark in
+        if bidBox.engine == nil {
+            bidBox.engine = warmEngine(investors: 100_000, listings: 10_000)
+            bidBox.engine!.events.reserveCapacity(1 << 16)
+        }
+        var engine = bidBox.engine!
+        bidBox.engine = nil
+        let listingCount = UInt64(engine.state.listings.count)
+        var rng = bidBox.rng
+        var now = bidBox.now
+        var accepted = 0
+        benchmark.startMeasurement()
+        for _ in 0..<1_000_000 {
+            let r = rng.next()
+            let investor = UserIndex(UInt32(1 + ((r & 0xFFFF_FFFF) &* 100_000) >> 32))
+            let listing = ListingID(UInt32(1 + (((r >> 32) & 0xFFFF_FFF) &* listingCount) >> 28))
+            now &+= 1
+            if case .applied = engine.apply(
+                .bid(BidRequest(investor: investor, listing: listing, amount: Money(cents: 5_000 + Int64(r >> 60) * 5_000))), at: now)
+            {
+                accepted &+= 1
+            }
+            if engine.events.count > 60_000 { engine.events.removeAll(keepingCapacity: true) }
+        }
+        benchmark.stopMeasurement()
+        precondition(accepted == 1_000_000, "a benchmark bid was refused")
+        bidBox.rng = rng
+        bidBox.now = now
+        bidBox.engine = engine
+    }
+
     // Resident memory with 1,000,000 users and 10,000,000 live bids (target ≤ 256 B/user + 64 B/bid = 896 MB).
     Benchmark(
         "Engine memory 1M users + 10M live bids",
