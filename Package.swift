@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "BidlineProtocol", targets: ["BidlineProtocol"]),
         .library(name: "BidlineServer", targets: ["BidlineServer"]),
         .library(name: "BidlineStorage", targets: ["BidlineStorage"]),
+        .library(name: "BidlineClient", targets: ["BidlineClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
@@ -60,6 +61,25 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .target(
+            name: "BidlineClient",
+            dependencies: [
+                "BidlineProtocol", "BidlineCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "BidlineClientTests",
+            dependencies: [
+                "BidlineClient", "BidlineServer", "BidlineProtocol", "BidlineCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strictSwift6
