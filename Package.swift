@@ -87,7 +87,7 @@ let package = Package(
         .executableTarget(
             name: "bidline",
             dependencies: [
-                "BidlineCore", "BidlineServer", "BidlineStorage", "BidlineProtocol",
+                "BidlineCore", "BidlineServer", "BidlineStorage", "BidlineProtocol", "BidlineClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
