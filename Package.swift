@@ -118,6 +118,14 @@ let package = Package(
             ],
             swiftSettings: strictSwift6
         ),
+        .testTarget(
+            name: "BidlineRecoveryTests",
+            dependencies: [
+                "BidlineServer", "BidlineStorage", "BidlineCore", "BidlineProtocol",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strictSwift6
+        ),
         .executableTarget(
             name: "EngineBenchmarks",
             dependencies: [

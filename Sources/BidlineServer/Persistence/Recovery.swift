@@ -82,7 +82,8 @@ public enum Recovery {
         struct Stop: Error {}
         let report: WALReadReport
         do {
-            report = try reader.forEachRecord(from: snapshotSequence.map { $0 + 1 }) { view in
+            // From 1 without a snapshot: a log whose older segments are gone must not be replayed onto an empty state.
+            report = try reader.forEachRecord(from: (snapshotSequence ?? 0) + 1) { view in
                 if let toSequence, view.sequence > toSequence { throw Stop() }
                 guard view.sequence > lastSequence else { return }
                 var bytes = BinaryReader(Array(view.payload))
