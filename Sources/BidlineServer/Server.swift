@@ -21,7 +21,6 @@ public final class BidlineServer: Service, Sendable {
     public let host: EngineHost
     public let configuration: ServerConfiguration
     let logger: Logger
-    let group: MultiThreadedEventLoopGroup
     let stateBox = Mutex<State>(.idle)
     let channelBox = Mutex<(any Channel)?>(nil)
     let connectionCount = Atomic<Int>(0)
@@ -31,7 +30,6 @@ public final class BidlineServer: Service, Sendable {
         self.host = host
         self.configuration = configuration
         self.logger = logger
-        self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     }
 
     public var state: State { stateBox.withLock { $0 } }
@@ -43,7 +41,8 @@ public final class BidlineServer: Service, Sendable {
         let configuration = self.configuration
         let logger = self.logger
         let counter = self
-        let bootstrap = ServerBootstrap(group: group)
+        // One loop for the engine and every connection: batches reach the engine without a thread hop.
+        let bootstrap = ServerBootstrap(group: host.eventLoop)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -64,7 +63,6 @@ public final class BidlineServer: Service, Sendable {
                     buffer.writeString("ERR BUSY too many connections (limit \(configuration.maxConnections))\n")
                     return channel.writeAndFlush(buffer).flatMap { channel.close() }.always { _ in onClose() }
                 }
-                logger.debug("connection opened", metadata: ["peer": "\(channel.remoteAddress.map { "\($0)" } ?? "?")"])
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFramer(maxLength: configuration.maxLineLength)))
                     try channel.pipeline.syncOperations.addHandler(
@@ -100,7 +98,6 @@ public final class BidlineServer: Service, Sendable {
         // Let batches already handed to the engine finish before the final snapshot.
         try? await Task.sleep(for: .milliseconds(50))
         await host.shutdown()
-        try? await group.shutdownGracefully()
         stateBox.withLock { $0 = .stopped }
         logger.info("stopped")
     }

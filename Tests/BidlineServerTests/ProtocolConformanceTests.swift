@@ -52,17 +52,17 @@ import Testing
     }
 
     /// Reads a reply that may have rows, returning its first line.
-    static func firstLine(_ client: LineClient, _ line: String) throws -> String {
-        try client.rows(line).first ?? ""
+    static func firstLine(_ client: LineClient, _ line: String) async throws -> String {
+        try await client.rows(line).first ?? ""
     }
 
     @Test func authMatrixFollowsTheCommandTable() async throws {
         let server = try await TestServer.start()
         defer { server.removeData() }
-        let admin = try server.connect(admin: true)
+        let admin = try await server.connect(admin: true)
         var tokens: [String: String] = ["admin": server.adminToken]
         for (id, roles) in [("inv", "investor"), ("bor", "borrower"), ("gw", "gateway")] {
-            tokens[id] = fields(try admin.call("USER.ADD \(id) roles=\(roles) verified=1 risk=5"))["token"]!
+            tokens[id] = fields(try await admin.call("USER.ADD \(id) roles=\(roles) verified=1 risk=5"))["token"]!
         }
         let sessions: [(name: String, user: String?, roles: Roles)] = [
             ("unauthenticated", nil, []), ("admin", "admin", .admin), ("investor", "inv", .investor),
@@ -71,9 +71,9 @@ import Testing
         for session in sessions {
             for spec in CommandTable.specs {
                 // A fresh connection per verb: QUIT closes, SUBSCRIBE switches to push mode.
-                let client = try server.connect()
-                if let user = session.user { #expect(try client.call("AUTH \(user) \(tokens[user]!)").hasPrefix("OK")) }
-                let reply = try Self.firstLine(client, Self.sampleLine(spec.verb))
+                let client = try await server.connect()
+                if let user = session.user { #expect(try await client.call("AUTH \(user) \(tokens[user]!)").hasPrefix("OK")) }
+                let reply = try await Self.firstLine(client, Self.sampleLine(spec.verb))
                 let allowed = spec.roles.contains(.unauthenticated) || (session.user != nil && spec.roles.allows(session.roles))
                 if allowed {
                     #expect(!reply.hasPrefix("ERR FORBIDDEN") && !reply.hasPrefix("ERR NOT_AUTHENTICATED"),
@@ -86,35 +86,35 @@ import Testing
             }
         }
         // Acting on another user: investors and borrowers see their own data only.
-        let investor = try server.connect()
-        _ = try investor.call("AUTH inv \(tokens["inv"]!)")
-        #expect(try investor.call("BALANCE bor").hasPrefix("ERR FORBIDDEN"))
-        #expect(try investor.call("LEDGER bor").hasPrefix("ERR FORBIDDEN"))
-        #expect(try investor.call("HOLDINGS bor").hasPrefix("ERR FORBIDDEN"))
-        #expect(try investor.call("BALANCE bank").hasPrefix("ERR FORBIDDEN"))
-        #expect(try investor.call("BALANCE inv").hasPrefix("OK available="))
-        #expect(try admin.call("BALANCE bank").hasPrefix("OK account=bank balance="))
-        #expect(try server.connect().call("AUTH inv wrong-token").hasPrefix("ERR AUTH_FAILED"))
-        #expect(try server.connect().call("AUTH nobody wrong-token").hasPrefix("ERR AUTH_FAILED"))
+        let investor = try await server.connect()
+        _ = try await investor.call("AUTH inv \(tokens["inv"]!)")
+        #expect(try await investor.call("BALANCE bor").hasPrefix("ERR FORBIDDEN"))
+        #expect(try await investor.call("LEDGER bor").hasPrefix("ERR FORBIDDEN"))
+        #expect(try await investor.call("HOLDINGS bor").hasPrefix("ERR FORBIDDEN"))
+        #expect(try await investor.call("BALANCE bank").hasPrefix("ERR FORBIDDEN"))
+        #expect(try await investor.call("BALANCE inv").hasPrefix("OK available="))
+        #expect(try await admin.call("BALANCE bank").hasPrefix("OK account=bank balance="))
+        #expect(try await server.connect().call("AUTH inv wrong-token").hasPrefix("ERR AUTH_FAILED"))
+        #expect(try await server.connect().call("AUTH nobody wrong-token").hasPrefix("ERR AUTH_FAILED"))
         await server.stop()
     }
 
     @Test func malformedLinesGetErrorsAndTheConnectionKeepsWorking() async throws {
         let server = try await TestServer.start()
         defer { server.removeData() }
-        let client = try server.connect(admin: true)
+        let client = try await server.connect(admin: true)
         // Too long: discarded up to its newline, answered once.
-        try client.send(String(repeating: "A", count: 5_000) + "\n")
-        #expect(try client.readLine().hasPrefix("ERR LINE_TOO_LONG"))
-        #expect(try client.call("PING") == "OK pong")
+        try await client.send(String(repeating: "A", count: 5_000) + "\n")
+        #expect(try await client.readLine().hasPrefix("ERR LINE_TOO_LONG"))
+        #expect(try await client.call("PING") == "OK pong")
         // Exactly 4096 bytes is allowed (and is then an unknown verb here).
-        #expect(try client.call(String(repeating: "B", count: 4096)).hasPrefix("ERR "))
-        #expect(!(try client.call(String(repeating: "B", count: 4096)).hasPrefix("ERR LINE_TOO_LONG")))
+        #expect(try await client.call(String(repeating: "B", count: 4096)).hasPrefix("ERR "))
+        #expect(!(try await client.call(String(repeating: "B", count: 4096)).hasPrefix("ERR LINE_TOO_LONG")))
         // Binary garbage, including NUL and high bytes.
-        try client.sendBytes([0x00, 0xFF, 0xFE, 0x01, 0x20, 0x80, 0x0A])
-        #expect(try client.readLine().hasPrefix("ERR UNKNOWN_VERB"))
-        try client.sendBytes((0..<200).map { UInt8(($0 * 37) % 256) }.filter { $0 != 0x0A } + [0x0A])
-        #expect(try client.readLine().hasPrefix("ERR "))
+        try await client.sendBytes([0x00, 0xFF, 0xFE, 0x01, 0x20, 0x80, 0x0A])
+        #expect(try await client.readLine().hasPrefix("ERR UNKNOWN_VERB"))
+        try await client.sendBytes((0..<200).map { UInt8(($0 * 37) % 256) }.filter { $0 != 0x0A } + [0x0A])
+        #expect(try await client.readLine().hasPrefix("ERR "))
         for (line, code) in [
             ("FROB", "UNKNOWN_VERB"), ("DEPOSIT admin 1e3", "BAD_AMOUNT"), ("DEPOSIT admin -1", "BAD_AMOUNT"),
             ("DEPOSIT admin 1.234", "BAD_AMOUNT"), ("DEPOSIT admin 100000000000.01", "BAD_AMOUNT"),
@@ -122,29 +122,29 @@ import Testing
             ("DEPOSIT nobody 5", "NO_SUCH_USER"), ("LOAN.LIST limit=10001", "BAD_ARGUMENT"),
             ("USER.ADD BAD roles=investor", "BAD_ARGUMENT"), ("DEPOSIT admin 5 color=red", "BAD_ARGUMENT"),
         ] {
-            #expect(try client.call(line).hasPrefix("ERR \(code) "), "\(line)")
+            #expect(try await client.call(line).hasPrefix("ERR \(code) "), "\(line)")
         }
         // Blank and whitespace-only lines get no reply; CRLF and tabs are fine; verbs are case-insensitive.
-        try client.send("\n   \n\t\nping\r\nPiNg\t\n")
-        #expect(try client.readLine() == "OK pong")
-        #expect(try client.readLine() == "OK pong")
-        #expect(try client.call("RECONCILE").hasPrefix("OK balanced=1"))
+        try await client.send("\n   \n\t\nping\r\nPiNg\t\n")
+        #expect(try await client.readLine() == "OK pong")
+        #expect(try await client.readLine() == "OK pong")
+        #expect(try await client.call("RECONCILE").hasPrefix("OK balanced=1"))
         await server.stop()
     }
 
     @Test func pipelinesTenThousandRequestsInOrder() async throws {
         let server = try await TestServer.start()
         defer { server.removeData() }
-        let admin = try server.connect(admin: true)
-        let token = fields(try admin.call("USER.ADD inv roles=investor verified=1 risk=5"))["token"]!
-        let borrowerToken = fields(try admin.call("USER.ADD bor roles=borrower verified=1"))["token"]!
-        _ = try admin.call("DEPOSIT inv 1000000")
-        let borrower = try server.connect()
-        _ = try borrower.call("AUTH bor \(borrowerToken)")
-        _ = try borrower.call("LOAN.NEW amount=200000 rate=10 term=12 method=epi grade=A")
-        _ = try admin.call("LOAN.APPROVE L1")
-        let client = try server.connect()
-        _ = try client.call("AUTH inv \(token)")
+        let admin = try await server.connect(admin: true)
+        let token = fields(try await admin.call("USER.ADD inv roles=investor verified=1 risk=5"))["token"]!
+        let borrowerToken = fields(try await admin.call("USER.ADD bor roles=borrower verified=1"))["token"]!
+        _ = try await admin.call("DEPOSIT inv 1000000")
+        let borrower = try await server.connect()
+        _ = try await borrower.call("AUTH bor \(borrowerToken)")
+        _ = try await borrower.call("LOAN.NEW amount=200000 rate=10 term=12 method=epi grade=A")
+        _ = try await admin.call("LOAN.APPROVE L1")
+        let client = try await server.connect()
+        _ = try await client.call("AUTH inv \(token)")
         var requests = ""
         for i in 0..<10_000 {
             switch i % 4 {
@@ -154,11 +154,11 @@ import Testing
             default: requests += "BALANCE\n"
             }
         }
-        try client.send(requests)
+        try await client.send(requests)
         var lastBidReply = ""
         var bidNumber = 0
         for i in 0..<10_000 {
-            let reply = try client.readLine()
+            let reply = try await client.readLine()
             switch i % 4 {
             case 0:
                 bidNumber += 1
@@ -169,7 +169,7 @@ import Testing
             default: #expect(reply.hasPrefix("OK available="))
             }
         }
-        #expect(fields(try client.call("BALANCE"))["frozen"] == "125000.00")
+        #expect(fields(try await client.call("BALANCE"))["frozen"] == "125000.00")
         await server.stop()
     }
 
@@ -179,53 +179,54 @@ import Testing
             configuration.slowClientMillis = 200
         }
         defer { server.removeData() }
-        let admin = try server.connect(admin: true)
-        let hog = try server.connect(admin: true)
+        let admin = try await server.connect(admin: true)
+        let hog = try await server.connect(admin: true)
         // Each HELP reply is a few KiB; never read them.
         let burst = String(repeating: "HELP\n", count: 2_000)
         var cut = false
         for _ in 0..<200 {
             do {
-                try hog.send(burst)
+                try await hog.send(burst)
             } catch {
                 cut = true
                 break
             }
-            #expect(try admin.call("PING") == "OK pong")
+            #expect(try await admin.call("PING") == "OK pong")
         }
-        #expect(cut || hog.isClosed())
-        #expect(try admin.call("PING") == "OK pong")
+        let closed = await hog.isClosed()
+        #expect(cut || closed)
+        #expect(try await admin.call("PING") == "OK pong")
         await server.stop()
     }
 
     @Test func subscribersReceiveEvents() async throws {
         let server = try await TestServer.start()
         defer { server.removeData() }
-        let admin = try server.connect(admin: true)
-        let token = fields(try admin.call("USER.ADD inv roles=investor verified=1 risk=5"))["token"]!
-        let borrowerToken = fields(try admin.call("USER.ADD bor roles=borrower verified=1"))["token"]!
-        _ = try admin.call("DEPOSIT inv 5000")
-        let watcher = try server.connect()
-        _ = try watcher.call("AUTH inv \(token)")
-        #expect(try watcher.call("SUBSCRIBE loans account") == "OK subscribed=loans,account")
-        #expect(try watcher.call("BALANCE").hasPrefix("ERR BAD_STATE"))
-        let borrower = try server.connect()
-        _ = try borrower.call("AUTH bor \(borrowerToken)")
-        _ = try borrower.call("LOAN.NEW amount=1000 rate=10 term=12 method=epi grade=A")
-        _ = try admin.call("LOAN.APPROVE L1")
-        let investor = try server.connect()
-        _ = try investor.call("AUTH inv \(token)")
-        #expect(try investor.call("BID L1 1000").hasSuffix("full=1"))
+        let admin = try await server.connect(admin: true)
+        let token = fields(try await admin.call("USER.ADD inv roles=investor verified=1 risk=5"))["token"]!
+        let borrowerToken = fields(try await admin.call("USER.ADD bor roles=borrower verified=1"))["token"]!
+        _ = try await admin.call("DEPOSIT inv 5000")
+        let watcher = try await server.connect()
+        _ = try await watcher.call("AUTH inv \(token)")
+        #expect(try await watcher.call("SUBSCRIBE loans account") == "OK subscribed=loans,account")
+        #expect(try await watcher.call("BALANCE").hasPrefix("ERR BAD_STATE"))
+        let borrower = try await server.connect()
+        _ = try await borrower.call("AUTH bor \(borrowerToken)")
+        _ = try await borrower.call("LOAN.NEW amount=1000 rate=10 term=12 method=epi grade=A")
+        _ = try await admin.call("LOAN.APPROVE L1")
+        let investor = try await server.connect()
+        _ = try await investor.call("AUTH inv \(token)")
+        #expect(try await investor.call("BID L1 1000").hasSuffix("full=1"))
         var events: [String] = []
         while !events.contains(where: { $0.hasPrefix("EVENT loan.full listing=L1") }) {
-            events.append(try watcher.readLine())
+            events.append(try await watcher.readLine())
         }
         #expect(events.contains { $0.hasPrefix("EVENT loan.open listing=L1") })
         #expect(events.contains { $0.hasPrefix("EVENT account user=inv") })
-        try watcher.send("QUIT\n")
+        try await watcher.send("QUIT\n")
         var last = ""
-        while last != "OK bye" { last = try watcher.readLine() }
-        #expect(watcher.isClosed())
+        while last != "OK bye" { last = try await watcher.readLine() }
+        #expect(await watcher.isClosed())
         await server.stop()
     }
 }

@@ -26,7 +26,7 @@ import Testing
         #expect(lines.count > 10)
         let server = try await TestServer.start()
         defer { server.removeData() }
-        let client = try server.connect()
+        let client = try await server.connect()
         var values = ["admin-token": server.adminToken]
         var index = 0
         while index < lines.count {
@@ -37,7 +37,7 @@ import Testing
             }
             var request = String(line.dropFirst(2))
             for (name, value) in values { request = request.replacingOccurrences(of: "<\(name)>", with: value) }
-            let reply = try client.call(request)
+            let reply = try await client.call(request)
             index += 1
             guard index < lines.count, !lines[index].hasPrefix("> ") else { continue }
             let expected = lines[index]

@@ -8,82 +8,82 @@ import Testing
     @Test func fullLifecycleOverTCP() async throws {
         let server = try await TestServer.start()
         defer { server.removeData() }
-        let admin = try server.connect(admin: true)
-        let aliceToken = fields(try admin.call("USER.ADD alice roles=investor verified=1 risk=5"))["token"]!
-        let bobToken = fields(try admin.call("USER.ADD bob roles=investor verified=1 risk=3"))["token"]!
-        let carolToken = fields(try admin.call("USER.ADD carol roles=borrower verified=1"))["token"]!
-        #expect(try admin.call("DEPOSIT alice 8000") == "OK user=alice amount=8000.00 available=8000.00")
-        #expect(try admin.call("DEPOSIT bob 5000.5 ref=dep-1") == "OK user=bob amount=5000.50 available=5000.50")
-        #expect(try admin.call("DEPOSIT bob 5000.5 ref=dep-1") == "OK user=bob amount=5000.50 available=5000.50")
-        #expect(try admin.call("DEPOSIT carol 2000") == "OK user=carol amount=2000.00 available=2000.00")
+        let admin = try await server.connect(admin: true)
+        let aliceToken = fields(try await admin.call("USER.ADD alice roles=investor verified=1 risk=5"))["token"]!
+        let bobToken = fields(try await admin.call("USER.ADD bob roles=investor verified=1 risk=3"))["token"]!
+        let carolToken = fields(try await admin.call("USER.ADD carol roles=borrower verified=1"))["token"]!
+        #expect(try await admin.call("DEPOSIT alice 8000") == "OK user=alice amount=8000.00 available=8000.00")
+        #expect(try await admin.call("DEPOSIT bob 5000.5 ref=dep-1") == "OK user=bob amount=5000.50 available=5000.50")
+        #expect(try await admin.call("DEPOSIT bob 5000.5 ref=dep-1") == "OK user=bob amount=5000.50 available=5000.50")
+        #expect(try await admin.call("DEPOSIT carol 2000") == "OK user=carol amount=2000.00 available=2000.00")
 
-        let carol = try server.connect()
-        #expect(try carol.call("AUTH carol \(carolToken)") == "OK user=carol roles=borrower")
-        #expect(try carol.call("LOAN.NEW amount=10000 rate=12 term=3 method=epi grade=B") == "OK listing=L1 status=pending")
-        #expect(try admin.call("LOAN.APPROVE L1").hasPrefix("OK listing=L1 status=open auto_bids=0"))
+        let carol = try await server.connect()
+        #expect(try await carol.call("AUTH carol \(carolToken)") == "OK user=carol roles=borrower")
+        #expect(try await carol.call("LOAN.NEW amount=10000 rate=12 term=3 method=epi grade=B") == "OK listing=L1 status=pending")
+        #expect(try await admin.call("LOAN.APPROVE L1").hasPrefix("OK listing=L1 status=open auto_bids=0"))
 
-        let alice = try server.connect()
-        #expect(try alice.call("AUTH alice \(aliceToken)") == "OK user=alice roles=investor")
-        let bob = try server.connect()
-        #expect(try bob.call("AUTH bob \(bobToken)") == "OK user=bob roles=investor")
-        #expect(try alice.call("BID L1 6000 ref=a1") == "OK bid=B1 listing=L1 amount=6000.00 remaining=4000.00 full=0")
-        #expect(try alice.call("BID L1 6000 ref=a1") == "OK bid=B1 listing=L1 amount=6000.00 remaining=4000.00 full=0")
-        #expect(try alice.call("BALANCE") == "OK available=2000.00 frozen=6000.00 receivable_principal=0.00 receivable_interest=0.00 borrowed=0.00")
-        #expect(try bob.call("BALANCE alice").hasPrefix("ERR FORBIDDEN"))
-        #expect(try bob.call("BID L1 5000") == "OK bid=B2 listing=L1 amount=4000.00 remaining=0.00 full=1")
-        #expect(try bob.call("BID L1 100").hasPrefix("ERR LISTING_NOT_OPEN"))
-        #expect(fields(try admin.call("LOAN.GET L1"))["status"] == "full")
-        let bids = try carol.rows("LOAN.BIDS L1")
+        let alice = try await server.connect()
+        #expect(try await alice.call("AUTH alice \(aliceToken)") == "OK user=alice roles=investor")
+        let bob = try await server.connect()
+        #expect(try await bob.call("AUTH bob \(bobToken)") == "OK user=bob roles=investor")
+        #expect(try await alice.call("BID L1 6000 ref=a1") == "OK bid=B1 listing=L1 amount=6000.00 remaining=4000.00 full=0")
+        #expect(try await alice.call("BID L1 6000 ref=a1") == "OK bid=B1 listing=L1 amount=6000.00 remaining=4000.00 full=0")
+        #expect(try await alice.call("BALANCE") == "OK available=2000.00 frozen=6000.00 receivable_principal=0.00 receivable_interest=0.00 borrowed=0.00")
+        #expect(try await bob.call("BALANCE alice").hasPrefix("ERR FORBIDDEN"))
+        #expect(try await bob.call("BID L1 5000") == "OK bid=B2 listing=L1 amount=4000.00 remaining=0.00 full=1")
+        #expect(try await bob.call("BID L1 100").hasPrefix("ERR LISTING_NOT_OPEN"))
+        #expect(fields(try await admin.call("LOAN.GET L1"))["status"] == "full")
+        let bids = try await carol.rows("LOAN.BIDS L1")
         #expect(bids.count == 2)
         #expect(fields(bids[0])["investor"] == "alice")
-        #expect(fields(try bob.rows("LOAN.BIDS L1")[0])["investor"] == "ali***")
+        #expect(fields(try await bob.rows("LOAN.BIDS L1")[0])["investor"] == "ali***")
 
-        #expect(try admin.call("LOAN.DISBURSE L1") == "OK listing=L1 status=repaying")
-        #expect(try carol.call("BALANCE") == "OK available=11800.00 frozen=0.00 receivable_principal=0.00 receivable_interest=0.00 borrowed=10000.00")
-        let plan = try carol.rows("LOAN.PLAN L1")
+        #expect(try await admin.call("LOAN.DISBURSE L1") == "OK listing=L1 status=repaying")
+        #expect(try await carol.call("BALANCE") == "OK available=11800.00 frozen=0.00 receivable_principal=0.00 receivable_interest=0.00 borrowed=10000.00")
+        let plan = try await carol.rows("LOAN.PLAN L1")
         #expect(plan.count == 3)
         #expect(fields(plan[0])["principal"] == "3300.22")
         #expect(fields(plan[0])["interest"] == "100.00")
         for k in 1...3 {
-            let reply = try carol.call("LOAN.REPAY L1")
+            let reply = try await carol.call("LOAN.REPAY L1")
             #expect(fields(reply)["installment"] == "\(k)", "\(reply)")
-            #expect(try admin.call("RECONCILE").hasPrefix("OK balanced=1"))
+            #expect(try await admin.call("RECONCILE").hasPrefix("OK balanced=1"))
         }
-        #expect(fields(try carol.call("LOAN.GET L1"))["status"] == "settled")
-        #expect(fields(try carol.call("BALANCE"))["borrowed"] == "0.00")
-        let aliceBalance = fields(try alice.call("BALANCE"))
+        #expect(fields(try await carol.call("LOAN.GET L1"))["status"] == "settled")
+        #expect(fields(try await carol.call("BALANCE"))["borrowed"] == "0.00")
+        let aliceBalance = fields(try await alice.call("BALANCE"))
         #expect(aliceBalance["receivable_principal"] == "0.00")
         #expect(Double(aliceBalance["available"]!)! > 8000)
-        let ledger = try alice.rows("LEDGER limit=3")
+        let ledger = try await alice.rows("LEDGER limit=3")
         #expect(ledger.count == 3)
-        #expect(try admin.call("STATS").contains("loans_repaying=0"))
+        #expect(try await admin.call("STATS").contains("loans_repaying=0"))
         await server.stop()
     }
 
     @Test func restartKeepsEveryAcknowledgedBid() async throws {
         let first = try await TestServer.start()
         defer { first.removeData() }
-        let admin = try first.connect(admin: true)
-        _ = try admin.call("USER.ADD b roles=borrower verified=1")
+        let admin = try await first.connect(admin: true)
+        _ = try await admin.call("USER.ADD b roles=borrower verified=1")
         var tokens: [String] = []
         for i in 0..<5 {
-            tokens.append(fields(try admin.call("USER.ADD i\(i) roles=investor verified=1 risk=5"))["token"]!)
-            _ = try admin.call("DEPOSIT i\(i) 100000")
+            tokens.append(fields(try await admin.call("USER.ADD i\(i) roles=investor verified=1 risk=5"))["token"]!)
+            _ = try await admin.call("DEPOSIT i\(i) 100000")
         }
-        let borrower = try first.connect(admin: true)
+        let borrower = try await first.connect(admin: true)
         _ = borrower
         // Admin submits on behalf? No: the borrower submits. Use a borrower session.
-        let bToken = fields(try admin.call("USER.ADD b2 roles=borrower verified=1"))["token"]!
-        let b2 = try first.connect()
-        _ = try b2.call("AUTH b2 \(bToken)")
-        _ = try b2.call("LOAN.NEW amount=100000 rate=10 term=6 method=ep grade=A")
-        _ = try admin.call("LOAN.APPROVE L1")
+        let bToken = fields(try await admin.call("USER.ADD b2 roles=borrower verified=1"))["token"]!
+        let b2 = try await first.connect()
+        _ = try await b2.call("AUTH b2 \(bToken)")
+        _ = try await b2.call("LOAN.NEW amount=100000 rate=10 term=6 method=ep grade=A")
+        _ = try await admin.call("LOAN.APPROVE L1")
         var acknowledged: [String] = []
         for (i, token) in tokens.enumerated() {
-            let client = try first.connect()
-            _ = try client.call("AUTH i\(i) \(token)")
+            let client = try await first.connect()
+            _ = try await client.call("AUTH i\(i) \(token)")
             for k in 0..<20 {
-                let reply = try client.call("BID L1 \(50 + k * 50) ref=r\(k)")
+                let reply = try await client.call("BID L1 \(50 + k * 50) ref=r\(k)")
                 if reply.hasPrefix("OK") { acknowledged.append("i\(i):\(reply)") }
             }
         }
@@ -97,14 +97,14 @@ import Testing
         #expect(await second.server.host.lastSequence == sequenceBefore)
         // Every acknowledged bid is there: the same ref returns the same reply byte for byte.
         for (i, token) in tokens.enumerated() {
-            let client = try second.connect()
-            _ = try client.call("AUTH i\(i) \(token)")
+            let client = try await second.connect()
+            _ = try await client.call("AUTH i\(i) \(token)")
             for k in 0..<20 {
-                let reply = try client.call("BID L1 \(50 + k * 50) ref=r\(k)")
+                let reply = try await client.call("BID L1 \(50 + k * 50) ref=r\(k)")
                 #expect(acknowledged.contains("i\(i):\(reply)"), "\(reply)")
             }
         }
-        #expect(try second.connect(admin: true).call("RECONCILE").hasPrefix("OK balanced=1"))
+        #expect(try await second.connect(admin: true).call("RECONCILE").hasPrefix("OK balanced=1"))
         await second.stop()
     }
 }

@@ -42,19 +42,28 @@ final class TestServer: @unchecked Sendable {
     func removeData() { try? FileManager.default.removeItem(atPath: directory.string) }
 
     /// A connection, authenticated as admin when `admin` is true.
-    func connect(admin: Bool = false) throws -> LineClient {
+    func connect(admin: Bool = false) async throws -> LineClient {
         let client = try LineClient(port: port)
         if admin {
-            let reply = try client.call("AUTH admin \(adminToken)")
+            let reply = try await client.call("AUTH admin \(adminToken)")
             precondition(reply.hasPrefix("OK"), "admin AUTH failed: \(reply)")
         }
         return client
     }
 }
 
-/// A blocking line client over a plain socket (tests only). Every read has a timeout, so a broken server fails
-/// the test instead of hanging it.
-final class LineClient {
+/// Runs blocking socket work on a GCD thread, so tests never block the Swift concurrency pool (on 2 cores the
+/// in-process server needs it).
+func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+    }
+}
+
+/// A line client over a plain socket (tests only). Socket calls block a GCD thread, never the concurrency pool;
+/// every read has a timeout, so a broken server fails the test instead of hanging it.
+final class LineClient: @unchecked Sendable {
+    // @unchecked: one test task uses a client at a time; each call runs to completion before the next starts.
     let fd: Int32
     var buffer: [UInt8] = []
 
@@ -77,11 +86,15 @@ final class LineClient {
 
     deinit { close(fd) }
 
-    func send(_ text: String) throws {
-        try sendBytes(Array(text.utf8))
+    func send(_ text: String) async throws {
+        try await sendBytes(Array(text.utf8))
     }
 
-    func sendBytes(_ bytes: [UInt8]) throws {
+    func sendBytes(_ bytes: [UInt8]) async throws {
+        try await offload { try self.sendBlocking(bytes) }
+    }
+
+    func sendBlocking(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let sent = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -91,7 +104,11 @@ final class LineClient {
     }
 
     /// Reads one line (without its newline), waiting at most `timeoutMillis`.
-    func readLine(timeoutMillis: Int32 = 10_000) throws -> String {
+    func readLine(timeoutMillis: Int32 = 10_000) async throws -> String {
+        try await offload { try self.readLineBlocking(timeoutMillis: timeoutMillis) }
+    }
+
+    func readLineBlocking(timeoutMillis: Int32 = 10_000) throws -> String {
         while true {
             if let newline = buffer.firstIndex(of: 0x0A) {
                 let line = String(decoding: buffer[..<newline], as: UTF8.self)
@@ -108,24 +125,26 @@ final class LineClient {
     }
 
     /// Sends one request and reads its one-line reply.
-    func call(_ line: String) throws -> String {
-        try send(line + "\n")
-        return try readLine()
+    func call(_ line: String) async throws -> String {
+        try await send(line + "\n")
+        return try await readLine()
     }
 
     /// Sends one request whose reply has rows (`OK rows=N` then N lines).
-    func rows(_ line: String) throws -> [String] {
-        let head = try call(line)
+    func rows(_ line: String) async throws -> [String] {
+        let head = try await call(line)
         guard head.hasPrefix("OK rows="), let count = Int(head.dropFirst("OK rows=".count).prefix { $0.isNumber }) else {
             return [head]
         }
-        return try (0..<count).map { _ in try readLine() }
+        var lines: [String] = []
+        for _ in 0..<count { lines.append(try await readLine()) }
+        return lines
     }
 
     /// True when the server closed the connection (reads EOF within the timeout).
-    func isClosed(timeoutMillis: Int32 = 5_000) -> Bool {
+    func isClosed(timeoutMillis: Int32 = 5_000) async -> Bool {
         do {
-            while true { _ = try readLine(timeoutMillis: timeoutMillis) }
+            while true { _ = try await readLine(timeoutMillis: timeoutMillis) }
         } catch is Closed {
             return true
         } catch {

@@ -116,7 +116,7 @@ extension EngineHost {
             replies.end()
             return false
         case .metrics:
-            let lines = metrics.prometheusText(engine: engine, durableSequence: wal.durableSequence)
+            let lines = metrics.prometheusText(engine: engine, durableSequence: wal.durableSequence, log: wal.statistics)
             replies.ok()
             replies.field("rows", lines.count)
             replies.end()

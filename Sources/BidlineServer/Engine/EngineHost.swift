@@ -3,6 +3,8 @@ import BidlineProtocol
 import BidlineStorage
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import SystemPackage
 
 /// Settings of an engine host.
@@ -26,8 +28,15 @@ public struct HostConfiguration: Sendable {
 
 /// Owns the engine, the log writer and the subscriber hub: the sequencer. Every state-changing request gets the
 /// next sequence number and engine time, is appended to the log, and only then applied; replies are released
-/// after the log has made the batch durable. One actor hop per batch, not per request.
+/// after the log has made the batch durable.
+///
+/// The actor runs on the server's event loop (its executor is the loop), so the connections on that loop hand
+/// it a batch synchronously (`assumeIsolated`): no task and no thread hop per batch. The only other thread on
+/// the write path is the log's I/O queue; one callback per group commit releases every batch it made durable.
 public actor EngineHost {
+    /// The event loop the engine runs on; the server serves its connections on the same loop.
+    public nonisolated let eventLoop: any EventLoop
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { eventLoop.executor.asUnownedSerialExecutor() }
     public let configuration: HostConfiguration
     public let directory: DataDirectory
     let logger: Logger
@@ -46,9 +55,18 @@ public actor EngineHost {
     /// Recovery notes and the admin token (when created at this start), for the start-up log.
     public private(set) var startupNotes: [String] = []
     public private(set) var createdAdminToken: String? = nil
+    /// Batches waiting for the log, in sequence order, with the callback that releases their replies.
+    var releases: [(sequence: UInt64, release: (Result<Void, StorageError>) -> Void)] = []
+    var releaseStart = 0
+    /// The highest sequence a log callback is already registered for.
+    var callbackRegisteredThrough: UInt64 = 0
 
     /// Recovers the engine from the data directory, opens the log, and creates the first admin at first start.
-    public init(configuration: HostConfiguration, logger: Logger = Logger(label: "bidline.engine")) async throws {
+    public init(
+        configuration: HostConfiguration, eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next(),
+        logger: Logger = Logger(label: "bidline.engine")
+    ) async throws {
+        self.eventLoop = eventLoop
         self.configuration = configuration
         self.directory = DataDirectory(configuration.dataDirectory)
         self.logger = logger
@@ -131,20 +149,133 @@ public actor EngineHost {
 
     // MARK: Batches
 
-    /// Runs a batch of one connection's requests in order and returns the replies as one byte buffer, released
-    /// only once every change it made (and every change it could have observed) is durable.
-    public func process(_ items: [BatchItem], session: Session) async -> (replies: [UInt8], session: Session) {
+    /// The outcome of running a batch synchronously: its replies, the session after it, the sequence that must
+    /// be durable before the replies are released, and where its write replies are (rewritten to
+    /// `ERR UNAVAILABLE` if the log fails).
+    public struct BatchResult: Sendable {
+        public var replies: [UInt8]
+        public var session: Session
+        public var durableThrough: UInt64
+        public var writeRanges: [Range<Int>]
+    }
+
+    /// Runs a batch of one connection's requests in order, now, on the engine's loop. The caller releases the
+    /// replies through ``release(_:then:)``. Batches with `SNAPSHOT` go through ``process(_:session:)``.
+    public func run(_ items: [BatchItem], session: Session) -> BatchResult {
         var session = session
         replies.reset()
-        var firstWrite: Int? = nil
         var writeRanges: [Range<Int>] = []
         for item in items {
             switch item {
             case .ready(let bytes):
                 replies.bytes.append(contentsOf: bytes)
-            case .request(.snapshot):
-                // The snapshot is written off the actor; keep what this batch produced so far across the await.
-                let soFar = replies.bytes
+            case .request(let request):
+                let start = replies.bytes.count
+                if handle(request, session: &session) { writeRanges.append(start..<replies.bytes.count) }
+            }
+        }
+        publishPendingEventsWhenDurable()
+        return BatchResult(replies: replies.bytes, session: session, durableThrough: nextSequence - 1, writeRanges: writeRanges)
+    }
+
+    /// Calls `then` with the batch's replies once everything it wrote or could have observed is durable (at
+    /// once when it already is); on a log failure its write replies become `ERR UNAVAILABLE`. `then` runs on
+    /// the engine's loop.
+    public func release(_ batch: BatchResult, then: @escaping (_ replies: [UInt8]) -> Void) {
+        if batch.durableThrough <= wal.durableSequence {
+            then(batch.replies)
+            maybeSnapshot()
+            return
+        }
+        let metrics = self.metrics
+        releases.append((batch.durableThrough, { result in
+            switch result {
+            case .success: then(batch.replies)
+            case .failure(let error):
+                metrics.storageFailures.increment()
+                then(Self.rewriteWrites(batch.replies, ranges: batch.writeRanges, error: error))
+            }
+        }))
+        registerLogCallback()
+    }
+
+    /// Registers one log callback for everything pending (one per group commit, not per batch).
+    func registerLogCallback() {
+        let through = nextSequence - 1
+        guard through > callbackRegisteredThrough else { return }
+        callbackRegisteredThrough = through
+        let loop = eventLoop
+        wal.whenDurable(through: through) { result in
+            loop.execute {
+                self.assumeIsolated { host in host.logAdvanced(result, through: through) }
+            }
+        }
+    }
+
+    /// Releases the batches the log has made durable (or fails them when it cannot).
+    func logAdvanced(_ result: Result<UInt64, StorageError>, through: UInt64) {
+        let durable = wal.durableSequence
+        while releaseStart < releases.count {
+            let (sequence, release) = releases[releaseStart]
+            if sequence <= durable {
+                release(.success(()))
+            } else if case .failure(let error) = result, sequence <= through {
+                release(.failure(error))
+            } else {
+                break
+            }
+            releaseStart += 1
+        }
+        if releaseStart == releases.count {
+            releases.removeAll(keepingCapacity: true)
+            releaseStart = 0
+        } else if releaseStart > 1024 {
+            releases.removeFirst(releaseStart)
+            releaseStart = 0
+        }
+        if case .failure = result { callbackRegisteredThrough = min(callbackRegisteredThrough, durable) }
+        publishPendingEvents()
+        if !releases.isEmpty { registerLogCallback() }
+        maybeSnapshot()
+    }
+
+    static func rewriteWrites(_ output: [UInt8], ranges: [Range<Int>], error: any Error) -> [UInt8] {
+        var rewritten: [UInt8] = []
+        var cursor = 0
+        var unavailable = ReplyWriter(capacity: 128)
+        unavailable.error(.unavailable, "storage cannot make the change durable: \(error)")
+        for range in ranges {
+            rewritten.append(contentsOf: output[cursor..<range.lowerBound])
+            rewritten.append(contentsOf: unavailable.bytes)
+            cursor = range.upperBound
+        }
+        rewritten.append(contentsOf: output[cursor...])
+        return rewritten
+    }
+
+    /// Events are published once the log holds what produced them.
+    func publishPendingEventsWhenDurable() {
+        guard !pendingEvents.isEmpty else { return }
+        if nextSequence - 1 <= wal.durableSequence { publishPendingEvents() } else { registerLogCallback() }
+    }
+
+    /// Runs a batch and waits for its durability (the path for batches that await, e.g. `SNAPSHOT`).
+    public func process(_ items: [BatchItem], session: Session) async -> (replies: [UInt8], session: Session) {
+        var session = session
+        var output: [UInt8] = []
+        var chunk: [BatchItem] = []
+        var ranges: [Range<Int>] = []
+        func flushChunk() {
+            guard !chunk.isEmpty else { return }
+            let result = run(chunk, session: session)
+            session = result.session
+            ranges += result.writeRanges.map { ($0.lowerBound + output.count)..<($0.upperBound + output.count) }
+            output += result.replies
+            chunk.removeAll()
+        }
+        for item in items {
+            if case .request(.snapshot) = item {
+                flushChunk()
                 var line = ReplyWriter(capacity: 128)
                 do {
                     let taken = try await snapshot()
@@ -155,40 +286,19 @@ public actor EngineHost {
                 } catch {
                     line.error(.unavailable, "snapshot failed: \(error)")
                 }
-                replies.bytes = soFar + line.bytes
-            case .request(let request):
-                let start = replies.bytes.count
-                let wrote = handle(request, session: &session)
-                if wrote {
-                    if firstWrite == nil { firstWrite = start }
-                    writeRanges.append(start..<replies.bytes.count)
-                }
+                output += line.bytes
+            } else {
+                chunk.append(item)
             }
         }
-        var output = replies.bytes
-        let through = nextSequence - 1
-        if through > wal.durableSequence || !writeRanges.isEmpty {
-            do {
-                try await wal.waitUntilDurable(through: through)
-            } catch {
-                // The changes are applied and kept for retry by the log, but were not acknowledged as durable:
-                // every write of this batch answers UNAVAILABLE (a ref= retry is safe).
-                metrics.storageFailures.increment()
-                var rewritten: [UInt8] = []
-                var cursor = 0
-                var unavailable = ReplyWriter(capacity: 128)
-                unavailable.error(.unavailable, "storage cannot make the change durable: \(error)")
-                for range in writeRanges {
-                    rewritten.append(contentsOf: output[cursor..<range.lowerBound])
-                    rewritten.append(contentsOf: unavailable.bytes)
-                    cursor = range.upperBound
-                }
-                rewritten.append(contentsOf: output[cursor...])
-                output = rewritten
-            }
+        flushChunk()
+        do {
+            try await wal.waitUntilDurable(through: nextSequence - 1)
+        } catch {
+            metrics.storageFailures.increment()
+            output = Self.rewriteWrites(output, ranges: ranges, error: error)
         }
         publishPendingEvents()
-        maybeSnapshot()
         return (output, session)
     }
 

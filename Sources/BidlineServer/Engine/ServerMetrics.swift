@@ -1,4 +1,6 @@
 import BidlineCore
+import BidlineProtocol
+import BidlineStorage
 import Foundation
 import Prometheus
 import Synchronization
@@ -14,6 +16,8 @@ public final class ServerMetrics: Sendable {
     public let batchSize: ValueHistogram
     public let batchLatency: DurationHistogram
     let rejections: [Counter]
+    /// Requests parsed, by verb (indexed by `Verb.rawValue`).
+    let requestsByVerb: [Counter]
     let rate = Mutex<(atMillis: Int64, total: Int64, perSecond: Int64)>((0, 0, 0))
 
     public init() {
@@ -31,10 +35,16 @@ public final class ServerMetrics: Sendable {
             buckets: [.microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
                       .milliseconds(2), .milliseconds(5), .milliseconds(20), .milliseconds(100)])
         let registry = self.registry
+        requestsByVerb = Verb.allCases.map {
+            registry.makeCounter(descriptor: name("requests_by_verb", "total", "Requests parsed, by verb"), labels: [("verb", CommandTable.spec($0).name)])
+        }
         rejections = RejectCode.allCases.map {
             registry.makeCounter(descriptor: name("rejections", "total", "Requests refused, by code"), labels: [("code", $0.code)])
         }
     }
+
+    /// Counts a parsed request of `verb`.
+    public func parsed(_ verb: Verb) { requestsByVerb[Int(verb.rawValue)].increment() }
 
     public func rejected(_ code: RejectCode) {
         if let index = RejectCode.allCases.firstIndex(of: code) { rejections[index].increment() }
@@ -54,9 +64,16 @@ public final class ServerMetrics: Sendable {
     }
 
     /// Prometheus text lines, with the engine's gauges refreshed first.
-    func prometheusText(engine: Engine, durableSequence: UInt64) -> [String] {
+    func prometheusText(engine: Engine, durableSequence: UInt64, log: WALWriterStatistics) -> [String] {
         let stats = engine.state.stats
         let gauges: [(String, String, Int64)] = [
+            ("bidline_log_records_written_total", "Log records made durable since start", Int64(log.recordsWritten)),
+            ("bidline_log_groups_written_total", "Group commits since start", Int64(log.groupsWritten)),
+            ("bidline_log_syncs_total", "Log data syncs since start", Int64(log.synchronizations)),
+            ("bidline_log_sync_micros_mean", "Mean log fsync latency, microseconds",
+             log.synchronizations > 0 ? Int64(log.syncNanosTotal / UInt64(log.synchronizations) / 1_000) : 0),
+            ("bidline_log_sync_micros_max", "Longest log fsync, microseconds", Int64(log.syncNanosMax / 1_000)),
+            ("bidline_log_failed_attempts_total", "Failed log writes or syncs", Int64(log.failedAttempts)),
             ("bidline_users", "Registered users", stats.users),
             ("bidline_listings_open", "Open listings", stats.listingsOpen),
             ("bidline_frozen_cents", "Money frozen in bids, cents", stats.frozenCents),

@@ -62,6 +62,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     func parse(_ line: UnsafeRawBufferPointer) {
         do {
             guard let spec = try parser.parseVerb(line) else { return }  // blank line: no reply
+            host.metrics.parsed(spec.verb)
             if !session.isAuthenticated && !spec.roles.contains(.unauthenticated) {
                 pending.append(.ready(Self.error(.notAuthenticated, "authenticate first with AUTH user token")))
                 return
@@ -113,15 +114,29 @@ final class ConnectionHandler: ChannelInboundHandler {
         if let index = quitAfterIndex { quitAfterIndex = index < count ? nil : index - count }
         inFlight = true
         let host = self.host
-        let session = self.session
         let started = ContinuousClock.now
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        let eventLoop = context.eventLoop
         host.metrics.batchSize.record(Double(count))
-        Task {
-            let (replies, newSession) = await host.process(items, session: session)
-            host.metrics.batchLatency.record(ContinuousClock.now - started)
-            eventLoop.execute {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let needsAwait = items.contains { if case .request(.snapshot) = $0 { true } else { false } }
+        if needsAwait {
+            let session = self.session
+            let eventLoop = context.eventLoop
+            Task {
+                let (replies, newSession) = await host.process(items, session: session)
+                eventLoop.execute {
+                    let (handler, context) = loopBound.value
+                    handler.finish(context: context, replies: replies, session: newSession, quitting: quitting)
+                }
+            }
+            return
+        }
+        // The engine runs on this loop: run the batch now, release its replies when the log has them.
+        let session = self.session
+        host.assumeIsolated { host in
+            let result = host.run(items, session: session)
+            let newSession = result.session
+            host.release(result) { replies in
+                host.metrics.batchLatency.record(ContinuousClock.now - started)
                 let (handler, context) = loopBound.value
                 handler.finish(context: context, replies: replies, session: newSession, quitting: quitting)
             }
@@ -183,7 +198,13 @@ final class ConnectionHandler: ChannelInboundHandler {
         context.fireChannelWritabilityChanged()
     }
 
+    func channelActive(context: ChannelHandlerContext) {
+        logger.info("connection opened", metadata: ["peer": "\(context.channel.remoteAddress.map { "\($0)" } ?? "?")"])
+        context.fireChannelActive()
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
+        logger.info("connection closed", metadata: ["peer": "\(context.channel.remoteAddress.map { "\($0)" } ?? "?")", "user": "\(session.userID)"])
         closing = true
         hub.remove(context.channel)
         onClose()

@@ -17,6 +17,9 @@ struct SegmentSink {
         var bytesWritten = 0
         var synchronizations = 0
         var segmentsCreated = 0
+        /// Time spent in data syncs of this attempt, and the longest one.
+        var syncNanos: UInt64 = 0
+        var syncNanosMax: UInt64 = 0
     }
 
     let directory: FilePath
@@ -116,11 +119,15 @@ struct SegmentSink {
 
     private mutating func synchronize(_ outcome: inout Outcome) -> IOFailure? {
         guard let handle else { return nil }
+        let started = DispatchTime.now().uptimeNanoseconds
         do {
             try handle.synchronize(dataOnly: true)
         } catch {
             return IOFailure(.sync, path: segmentPath.string, errno: asErrno(error))
         }
+        let took = DispatchTime.now().uptimeNanoseconds &- started
+        outcome.syncNanos &+= took
+        outcome.syncNanosMax = max(outcome.syncNanosMax, took)
         outcome.synchronizations += 1
         isDirty = false
         lastSyncUptimeNanos = DispatchTime.now().uptimeNanoseconds

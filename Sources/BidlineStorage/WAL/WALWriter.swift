@@ -214,6 +214,29 @@ public final class WALWriter: Sendable {
         }
     }
 
+    /// Calls `callback` once every record up to `sequence` is durable, or with the error that stops it (same
+    /// errors as ``waitUntilDurable(through:)``). The callback runs on the log's I/O queue (or at once, on the
+    /// caller's thread, when the answer is already known): keep it short, e.g. hand off to an event loop.
+    /// No task is created: this is the allocation-light path for a sequencer that releases replies in batches.
+    public func whenDurable(
+        through sequence: UInt64, _ callback: @escaping @Sendable (Result<UInt64, StorageError>) -> Void
+    ) {
+        let immediate: Result<UInt64, StorageError>? = state.withLock { state in
+            if sequence <= state.durableSequence { return .success(sequence) }
+            if sequence >= state.nextSequence {
+                return .failure(.sequenceOutOfOrder(expected: state.nextSequence, got: sequence))
+            }
+            switch state.phase {
+            case .closed: return .failure(.closed)
+            case .unavailable(let failure): return .failure(.unavailable(failure))
+            case .open:
+                state.addWaiter(.init(sequence: sequence, notify: callback))
+                return nil
+            }
+        }
+        if let immediate { callback(immediate) }
+    }
+
     /// Makes the next record start a new segment (called after a snapshot, so that the segments wholly
     /// covered by it can be archived). Returns the first sequence of that segment. No effect while the
     /// current segment has no records yet.
@@ -366,6 +389,9 @@ public struct WALWriterStatistics: Sendable, Hashable {
     public var segmentsCreated = 0
     /// Write or sync attempts that failed.
     public var failedAttempts = 0
+    /// Total and longest time spent in data syncs (`fdatasync`) of log groups, in nanoseconds.
+    public var syncNanosTotal: UInt64 = 0
+    public var syncNanosMax: UInt64 = 0
 
     /// All zero.
     public init() {}

@@ -13,10 +13,20 @@ struct WALWriterState {
         case closed
     }
 
-    /// A caller waiting for its record to become durable.
+    /// A caller waiting for its record to become durable: a suspended task or a callback.
     struct Waiter: Sendable {
         var sequence: UInt64
-        var continuation: CheckedContinuation<UInt64, any Error>
+        var notify: @Sendable (Result<UInt64, StorageError>) -> Void
+
+        init(sequence: UInt64, continuation: CheckedContinuation<UInt64, any Error>) {
+            self.sequence = sequence
+            self.notify = { result in continuation.resume(with: result.mapError { $0 as any Error }) }
+        }
+
+        init(sequence: UInt64, notify: @escaping @Sendable (Result<UInt64, StorageError>) -> Void) {
+            self.sequence = sequence
+            self.notify = notify
+        }
     }
 
     /// A caller of `recover()`, answered by the first retry that starts after it asked (or by any success).
@@ -44,8 +54,8 @@ struct WALWriterState {
         var closeFailure: StorageError?
 
         func resumeAll() {
-            for waiter in durable { waiter.continuation.resume(returning: waiter.sequence) }
-            for waiter in failed { waiter.continuation.resume(throwing: failure) }
+            for waiter in durable { waiter.notify(.success(waiter.sequence)) }
+            for waiter in failed { waiter.notify(.failure(failure)) }
             for waiter in recovery {
                 if let recoveryFailure {
                     waiter.continuation.resume(throwing: recoveryFailure)
@@ -227,6 +237,8 @@ struct WALWriterState {
         var wakeups = Wakeups()
         statistics.bytesWritten += outcome.bytesWritten
         statistics.synchronizations += outcome.synchronizations
+        statistics.syncNanosTotal &+= outcome.syncNanos
+        statistics.syncNanosMax = max(statistics.syncNanosMax, outcome.syncNanosMax)
         statistics.segmentsCreated += outcome.segmentsCreated
         if let durable = outcome.durableThrough, durable > durableSequence {
             statistics.recordsWritten += Int(durable - durableSequence)

@@ -1,0 +1,145 @@
+import NIOCore
+
+/// Small deterministic generator for request choices.
+struct FastRandom {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func below(_ bound: Int) -> Int { Int((next() >> 1) % UInt64(bound)) }
+}
+
+/// Accepted amounts per listing, parsed from `OK bid=… amount=… full=…` replies.
+public final class BidAccounting {
+    public var acceptedCents: [UInt32: Int64] = [:]
+    public var bidsAccepted: UInt64 = 0
+    public var fullSeen: Set<UInt32> = []
+
+    public init() {}
+
+    /// Accounts for a bid reply; returns true when it filled the listing.
+    @discardableResult
+    func account(listing: UInt32, reply: UnsafeRawBufferPointer) -> Bool {
+        guard let amount = Self.value(of: "amount=", in: reply), let cents = cents(amount) else { return false }
+        acceptedCents[listing, default: 0] += cents
+        bidsAccepted += 1
+        if Self.value(of: "full=", in: reply) == "1" {
+            fullSeen.insert(listing)
+            return true
+        }
+        return false
+    }
+
+    static func value(of key: String, in line: UnsafeRawBufferPointer) -> String? {
+        let keyBytes = Array(key.utf8)
+        var index = 0
+        while index + keyBytes.count <= line.count {
+            if (index == 0 || line[index - 1] == 0x20) && line[index..<(index + keyBytes.count)].elementsEqual(keyBytes) {
+                var end = index + keyBytes.count
+                while end < line.count && line[end] != 0x20 { end += 1 }
+                return String(decoding: line[(index + keyBytes.count)..<end], as: UTF8.self)
+            }
+            index += 1
+        }
+        return nil
+    }
+}
+
+/// `steady`: random valid bids over many open listings.
+public final class SteadyWorkload: Workload {
+    let listings: [UInt32]
+    let amounts: [String]
+    var random: FastRandom
+    public let books = BidAccounting()
+
+    /// Bids of `minYuan`…`maxYuan` (whole yuan) on uniformly chosen `listings`.
+    public init(listings: [UInt32], minYuan: Int = 1, maxYuan: Int = 5, seed: UInt64 = 1) {
+        self.listings = listings
+        self.amounts = (minYuan...maxYuan).map { "\($0)" }
+        self.random = FastRandom(state: seed)
+    }
+
+    public func nextRequest(connection: Int, into buffer: inout ByteBuffer) -> RequestTag {
+        let listing = listings[random.below(listings.count)]
+        buffer.writeString("BID L")
+        buffer.writeString(String(listing))
+        buffer.writeString(" ")
+        buffer.writeString(amounts[random.below(amounts.count)])
+        buffer.writeString("\n")
+        return RequestTag(listing: listing, kind: 1)
+    }
+
+    public func completed(connection: Int, tag: RequestTag, reply: UnsafeRawBufferPointer, ok: Bool) {
+        if ok { books.account(listing: tag.listing, reply: reply) }
+    }
+}
+
+/// `flash` (抢标): every connection races for one hot listing; when it fills, the next one is released.
+public final class FlashWorkload: Workload {
+    let listings: [UInt32]
+    public private(set) var current = 0
+    var random: FastRandom
+    public let books = BidAccounting()
+    /// Monotonic time each listing was seen full (by the filling bid's reply).
+    public private(set) var fullAtNanos: [UInt32: UInt64] = [:]
+    /// Called on the load loop when the current hot listing fills (the driver approves the next one).
+    public var onFull: ((UInt32) -> Void)?
+
+    public init(listings: [UInt32], seed: UInt64 = 2) {
+        self.listings = listings
+        self.random = FastRandom(state: seed)
+    }
+
+    public func nextRequest(connection: Int, into buffer: inout ByteBuffer) -> RequestTag {
+        let listing = listings[min(current, listings.count - 1)]
+        buffer.writeString("BID L\(listing) \(50 * (1 + random.below(10)))\n")
+        return RequestTag(listing: listing, kind: 1)
+    }
+
+    public func completed(connection: Int, tag: RequestTag, reply: UnsafeRawBufferPointer, ok: Bool) {
+        guard ok else { return }
+        if books.account(listing: tag.listing, reply: reply) {
+            fullAtNanos[tag.listing] = monotonicNanos()
+            if current < listings.count, listings[current] == tag.listing {
+                current += 1
+                onFull?(tag.listing)
+            }
+        }
+    }
+}
+
+/// `mixed`: bids, balance queries and listing reads in realistic proportions (70 / 20 / 10).
+public final class MixedWorkload: Workload {
+    let listings: [UInt32]
+    var random: FastRandom
+    public let books = BidAccounting()
+
+    public init(listings: [UInt32], seed: UInt64 = 3) {
+        self.listings = listings
+        self.random = FastRandom(state: seed)
+    }
+
+    public func nextRequest(connection: Int, into buffer: inout ByteBuffer) -> RequestTag {
+        let roll = random.below(100)
+        let listing = listings[random.below(listings.count)]
+        switch roll {
+        case 0..<70:
+            buffer.writeString("BID L\(listing) \(1 + random.below(5))\n")
+            return RequestTag(listing: listing, kind: 1)
+        case 70..<90:
+            buffer.writeString("BALANCE\n")
+            return RequestTag(kind: 2)
+        default:
+            buffer.writeString("LOAN.GET L\(listing)\n")
+            return RequestTag(kind: 3)
+        }
+    }
+
+    public func completed(connection: Int, tag: RequestTag, reply: UnsafeRawBufferPointer, ok: Bool) {
+        if ok && tag.kind == 1 { books.account(listing: tag.listing, reply: reply) }
+    }
+}
