@@ -49,6 +49,32 @@ import Testing
         #expect(Set(Self.everyCommand.map(\.tag)).count == Command.Tag.allCases.count)
     }
 
+    @Test func everyEventRoundTrips() throws {
+        let kinds: [Event.Kind] = [.listingOpened, .listingFull, .listingFailed, .listingRepaying, .listingSettled, .repayment,
+                                   .installmentOverdue, .accountChanged]
+        for (i, kind) in kinds.enumerated() {
+            let event = Event(kind: kind, listing: ListingID(UInt32(i + 1)), user: UserIndex(UInt32(7 * i)), amountCents: Int64(-5 + i * 1_000_003),
+                              atMillis: 1_700_000_000_000 + Int64(i), installment: UInt8(i))
+            var reader = BinaryReader(event.encoded)
+            #expect(try Event(from: &reader) == event)
+            #expect(reader.isAtEnd)
+            #expect(event.encoded.count == 26)
+        }
+        var bad = BinaryReader([99] + [UInt8](repeating: 0, count: 25))
+        #expect(throws: DecodingError.self) { try Event(from: &bad) }
+        // The events of a real scenario round-trip too.
+        var f = Fixture()
+        let borrower = f.user("b", roles: .borrower)
+        let alice = f.user("alice", deposit: 2_000)
+        let id = f.listing(by: borrower, amount: 1_000)
+        f.bid(alice, id, 100_000)
+        #expect(!f.engine.events.isEmpty)
+        for event in f.engine.events {
+            var reader = BinaryReader(event.encoded)
+            #expect(try Event(from: &reader) == event)
+        }
+    }
+
     @Test func plainBidIsCompact() {
         let bid = Command.bid(BidRequest(investor: UserIndex(5), listing: ListingID(6), amount: Money(yuan: 50)))
         #expect(bid.encoded.count == 19)
