@@ -38,6 +38,16 @@ public actor BidlineClient {
         case batch(PipelineBatch, index: Int)
     }
 
+    /// What the client did about dropped connections, since it was created.
+    public struct Statistics: Sendable, Equatable {
+        /// Connections re-established (after authentication, when credentials are known).
+        public var reconnects = 0
+        /// Unanswered requests sent again after a reconnect (reads and `ref=` writes).
+        public var resent = 0
+        /// Unanswered requests failed with ``BidlineClientError/connectionLost(request:)`` (not safe to resend).
+        public var failedUnsafe = 0
+    }
+
     /// Resends of one request across reconnects before it fails (a request the server keeps dropping the
     /// connection on must not loop forever).
     static let maxResendsPerRequest = 3
@@ -67,6 +77,8 @@ public actor BidlineClient {
     /// The last line the server sent that no request was waiting for (e.g. `ERR BUSY` at connect).
     var lastNotice: String? = nil
     var reconnectTask: Task<Void, Never>? = nil
+    /// Counters for monitoring.
+    public private(set) var statistics = Statistics()
     let events: AsyncThrowingStream<Event, any Error>
     let eventsContinuation: AsyncThrowingStream<Event, any Error>.Continuation
 
@@ -370,8 +382,10 @@ public actor BidlineClient {
             for var item in unanswered {
                 if item.safeToRetry && item.resends < Self.maxResendsPerRequest {
                     item.resends += 1
+                    statistics.resent += 1
                     resend.append(item)
                 } else {
+                    statistics.failedUnsafe += 1
                     finish(item, .failure(.connectionLost(request: item.line)))
                 }
             }
@@ -443,6 +457,7 @@ public actor BidlineClient {
                 }
             }
             state = .connected
+            statistics.reconnects += 1
             let resend = waiting
             waiting = []
             enqueue(resend)

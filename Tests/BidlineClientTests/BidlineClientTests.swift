@@ -1,6 +1,7 @@
 import BidlineClient
 import BidlineCore
 import BidlineProtocol
+import Foundation
 import Testing
 
 /// The client against a real in-process server: pipelining, typed helpers, reconnect with idempotent retry,
@@ -132,6 +133,9 @@ import Testing
             return
         }
         #expect(errors == [10: BidlineClientError.connectionLost(request: "BID L1 100")])
+        // AUTH and 4 pipelined replies got through: 15 unanswered, 14 resent, the bid without ref failed.
+        let statistics = await investor.statistics
+        #expect(statistics.reconnects == 1 && statistics.resent == 14 && statistics.failedUnsafe == 1, "\(statistics)")
         // The server ran all 19 in line order on the first connection: line i made bid B(i+1) (the BALANCE line
         // made none). Resent ref'd bids answer with that same bid.
         var bidNumber = 0
@@ -156,32 +160,52 @@ import Testing
         await server.stop()
     }
 
-    /// The server restarts on the same port and data directory while a client is connected: the client
-    /// reconnects and re-authenticates by itself, and a repeated ref gets the reply from before the restart.
-    @Test func reconnectAcrossServerRestartKeepsRefReplies() async throws {
-        let first = try await InProcessServer.start()
-        defer { first.removeData() }
-        let admin = try await first.admin()
-        let tokens = try await openMarket(admin)
-        await admin.close()
-        var configuration = BidlineClient.Configuration()
-        configuration.reconnect = .init(maxAttempts: 100, initialDelayMillis: 10, maxDelayMillis: 200)
-        let investor = try await BidlineClient.connect(port: first.port, configuration: configuration)
+    /// `bidline serve` is killed with SIGKILL while a pipeline of 20,000 ref'd bids is in flight, and started again
+    /// on the same port and data directory. The client reconnects and re-authenticates by itself and resends what
+    /// was unanswered: every ref ends up as exactly one bid (acknowledged ones survive the crash and answer with
+    /// their original reply; lost ones are executed once), and the money matches.
+    @Test func reconnectAcrossServerCrashAndRestart() async throws {
+        let directory = NSTemporaryDirectory() + "bidline-client-crash-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let port = try ServerProcess.freePort()
+        var server = try await ServerProcess.start(directory: directory, port: port)
+        defer { server.kill() }
+        var once = BidlineClient.Configuration()
+        once.reconnect = .never
+        let admin = try await BidlineClient.connect(port: port, configuration: once)
+        try await admin.auth(user: "admin", token: try server.adminToken)
+        let tokens = try await openMarket(admin, amount: 100_000, deposit: 100_000, options: "min=1 step=1")
+        var patient = BidlineClient.Configuration()
+        patient.reconnect = .init(maxAttempts: 400, initialDelayMillis: 10, maxDelayMillis: 100)
+        let investor = try await BidlineClient.connect(port: port, configuration: patient)
         try await investor.auth(user: "inv", token: tokens["inv"]!)
-        let before = try await investor.bid(listing: ListingID(1), amount: Money(yuan: 250), ref: "restart-1")
+        let first = try await investor.bid(listing: ListingID(1), amount: Money(yuan: 100), ref: "k-0")
 
-        let second = try await first.restart()
-        let (again, next, balance) = try await withTimeout {
-            let again = try await investor.bid(listing: ListingID(1), amount: Money(yuan: 250), ref: "restart-1")
-            let next = try await investor.bid(listing: ListingID(1), amount: Money(yuan: 250), ref: "restart-2")
-            return (again, next, try await investor.balance())
-        }
-        #expect(again == before)
-        #expect(next.bid == BidID(2))
-        #expect(balance.frozen == Money(yuan: 500))
+        let count = 20_000
+        let lines = (1...count).map { "BID L1 1 ref=k-\($0)" }
+        let inFlight = Task { try await investor.pipeline(lines) }
+        // Kill once the server has taken some of them (or all: the checks below hold either way).
+        while Int(try await admin.send("LOAN.GET L1")["bids"] ?? "0") ?? 0 < 2 { try await Task.sleep(for: .milliseconds(1)) }
+        server.kill()
+        await admin.close()
+        server = try await ServerProcess.start(directory: directory, port: port)
+
+        let replies = try await withTimeout { try await inFlight.value }
+        let refused = replies.filter { !$0.isOK }
+        #expect(refused.isEmpty, "\(refused)")
+        #expect(Set(replies.compactMap { $0["bid"] }).count == count)
+        #expect(try await investor.bid(listing: ListingID(1), amount: Money(yuan: 100), ref: "k-0") == first)
         #expect(await investor.isConnected)
+        let statistics = await investor.statistics
+        #expect(statistics.reconnects >= 1 && statistics.failedUnsafe == 0, "\(statistics)")
+        let checker = try await BidlineClient.connect(port: port, configuration: once)
+        try await checker.auth(user: "admin", token: try server.adminToken)
+        #expect(try await checker.send("LOAN.GET L1")["bids"] == "\(count + 1)")
+        #expect(try await checker.send("LOAN.GET L1")["raised"] == "\(count + 100).00")
+        #expect(try await investor.balance().frozen == Money(yuan: Int64(count + 100)))
+        #expect(try await checker.send("RECONCILE").line.hasPrefix("OK balanced=1"))
+        await checker.close()
         await investor.close()
-        await second.stop()
     }
 
     @Test func connectionLossWithoutReconnectFailsUnansweredRequests() async throws {

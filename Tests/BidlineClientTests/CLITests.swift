@@ -11,20 +11,10 @@ import Testing
         var errors: String
     }
 
-    /// The `bidline` executable built next to the test bundle (`swift build --build-tests` builds both).
-    static let binary: URL? = {
-        let bundleDirectory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-        for directory in [bundleDirectory, Bundle.main.bundleURL.deletingLastPathComponent()] {
-            let candidate = directory.appendingPathComponent("bidline")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        return nil
-    }()
-
     /// Runs the CLI with `arguments`. Standard input is a pipe that receives `input` and is closed only after
     /// the process exits when `closeInput` is false (so a CLI that read it would hang, and the timeout fails).
     static func cli(_ arguments: [String], input: String = "", closeInput: Bool = true) async throws -> Run {
-        let binary = try #require(binary, "build the bidline executable first: swift build --build-tests")
+        guard let binary = BuiltBinary.bidline else { throw BuiltBinary.Missing() }
         let process = Process()
         process.executableURL = binary
         process.arguments = ["cli"] + arguments

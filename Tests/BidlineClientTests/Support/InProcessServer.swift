@@ -52,11 +52,12 @@ final class InProcessServer: Sendable {
     }
 }
 
-/// A market to bid in: a verified borrower with listing L1 open (`amount`, min 50, step 50) and investors with
-/// money. Returns the investors' tokens.
+/// A market to bid in: a verified borrower with listing L1 open (`amount`, min 50, step 50 unless `options` say
+/// otherwise) and investors with money. Returns the investors' tokens.
 @discardableResult
-func openMarket(_ admin: BidlineClient, amount: Int = 100_000, investors: [String] = ["inv"], deposit: Int = 100_000)
-    async throws -> [String: String]
+func openMarket(
+    _ admin: BidlineClient, amount: Int = 100_000, investors: [String] = ["inv"], deposit: Int = 100_000, options: String = ""
+) async throws -> [String: String]
 {
     let borrower = try await admin.send("USER.ADD bor roles=borrower verified=1")
     let borrowerToken = try token(of: borrower)
@@ -68,7 +69,8 @@ func openMarket(_ admin: BidlineClient, amount: Int = 100_000, investors: [Strin
     }
     let borrowerClient = try await BidlineClient.connect(port: admin.port)
     try await borrowerClient.auth(user: "bor", token: borrowerToken)
-    #expect(try await borrowerClient.send("LOAN.NEW amount=\(amount) rate=12 term=6 method=epi grade=A").line == "OK listing=L1 status=pending")
+    let terms = "amount=\(amount) rate=12 term=6 method=epi grade=A" + (options.isEmpty ? "" : " " + options)
+    #expect(try await borrowerClient.send("LOAN.NEW " + terms).line == "OK listing=L1 status=pending")
     await borrowerClient.close()
     #expect(try await admin.send("LOAN.APPROVE L1").isOK)
     return tokens
