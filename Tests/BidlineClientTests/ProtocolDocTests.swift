@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+
+/// docs/PROTOCOL.md stays in step with the server: every `session` block of it is replayed, in document order,
+/// against a fresh manual-clock server, and each reply must match the documented one. Tokens, engine times and
+/// snapshot paths differ from run to run and are compared as placeholders; everything else byte for byte.
+@Suite struct ProtocolDocTests {
+    struct Step {
+        var connection: String
+        var request: String
+        var reply: [String]
+    }
+
+    static let documentURL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("docs/PROTOCOL.md")
+
+    /// The steps of every ```session block: `name> request` lines, each followed by its reply lines.
+    static func steps(of document: String) -> [Step] {
+        var steps: [Step] = []
+        var inSession = false
+        for line in document.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+            if line == "```session" {
+                inSession = true
+                continue
+            }
+            guard inSession else { continue }
+            if line == "```" {
+                inSession = false
+                continue
+            }
+            if let marker = line.range(of: "> "), !line.hasPrefix("OK"), !line.hasPrefix("ERR"),
+                line[..<marker.lowerBound].allSatisfy({ $0.isLetter || $0.isNumber })
+            {
+                steps.append(Step(connection: String(line[..<marker.lowerBound]), request: String(line[marker.upperBound...]), reply: []))
+            } else {
+                steps[steps.count - 1].reply.append(line)
+            }
+        }
+        return steps
+    }
+
+    /// Placeholders for what differs between runs.
+    static func normalized(_ line: String) -> String {
+        var text = line
+        for (pattern, replacement) in [
+            (#"token=[0-9a-f]{64}"#, "token=<token>"), (#"\b[0-9]{13}\b"#, "<ms>"), (#"snapshot=\S+"#, "snapshot=<path>"),
+            (#"bids_per_sec=[0-9]+"#, "bids_per_sec=<n>"),
+        ] {
+            text = text.replacingOccurrences(of: pattern, with: replacement, options: .regularExpression)
+        }
+        return text
+    }
+
+    /// The request to send: the documented one, with this run's tokens and long lines expanded.
+    static func request(_ documented: String, tokens: [String: String]) -> String {
+        let words = documented.split(separator: " ")
+        if words.count == 3, words[0] == "AUTH", words[2].wholeMatch(of: /[0-9a-f]{64}/) != nil,
+            let token = tokens[String(words[1])]
+        {
+            return "AUTH \(words[1]) \(token)"
+        }
+        // `BID L1 xxx…(5007 bytes)`: a long line shown shortened.
+        if let match = documented.firstMatch(of: /^(.*)…\((\d+) bytes\)$/), let length = Int(match.2) {
+            let prefix = String(match.1)
+            return prefix + String(repeating: "x", count: max(0, length - prefix.utf8.count))
+        }
+        return documented
+    }
+
+    @Test func everySessionBlockReplaysAgainstTheServer() async throws {
+        let document = try String(contentsOf: Self.documentURL, encoding: .utf8)
+        let steps = Self.steps(of: document)
+        #expect(steps.count > 100, "expected the verb examples of docs/PROTOCOL.md")
+        let server = try await InProcessServer.start()
+        defer { server.removeData() }
+        var tokens = ["admin": server.adminToken]
+        var connections: [String: BlockingLineClient] = [:]
+        for step in steps {
+            let connection = try connections[step.connection] ?? BlockingLineClient(port: server.port)
+            connections[step.connection] = connection
+            let reply = try connection.call(Self.request(step.request, tokens: tokens))
+            #expect(reply.map(Self.normalized) == step.reply.map(Self.normalized), "\(step.connection)> \(step.request)")
+            if step.request.hasPrefix("USER.ADD"), let line = reply.first, line.hasPrefix("OK user=") {
+                let fields = Dictionary(line.split(separator: " ").dropFirst().compactMap { token -> (String, String)? in
+                    guard let equals = token.firstIndex(of: "=") else { return nil }
+                    return (String(token[..<equals]), String(token[token.index(after: equals)...]))
+                }) { a, _ in a }
+                if let user = fields["user"], let token = fields["token"] { tokens[user] = token }
+            }
+        }
+        connections.removeAll()
+        await server.stop()
+    }
+}
