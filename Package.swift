@@ -144,6 +144,16 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
         .executableTarget(
+            name: "ProtocolBenchmarks",
+            dependencies: [
+                "BidlineCore", "BidlineProtocol",
+                .product(name: "Benchmark", package: "package-benchmark"),
+            ],
+            path: "Benchmarks/ProtocolBenchmarks",
+            swiftSettings: strictSwift6,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+        .executableTarget(
             name: "EngineBenchmarks",
             dependencies: [
                 "BidlineCore",

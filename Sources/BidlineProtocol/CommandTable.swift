@@ -30,8 +30,8 @@ public struct RoleSet: OptionSet, Sendable, Hashable {
     @inlinable public func allows(_ roles: Roles) -> Bool { rawValue & roles.rawValue != 0 }
 }
 
-/// One row of the command table.
-public struct VerbSpec: Sendable {
+/// One row of the command table. A class: handing a row around costs one reference count, not one per field.
+public final class VerbSpec: Sendable {
     public let verb: Verb
     /// Upper-case wire name, e.g. `LOAN.APPROVE`.
     public let name: String
@@ -44,6 +44,24 @@ public struct VerbSpec: Sendable {
     public let writes: Bool
     public let usage: String
     public let summary: String
+    /// The upper-case name as bytes, for matching request bytes without String work.
+    let nameBytes: [UInt8]
+
+    init(
+        verb: Verb, name: String, minArguments: Int, maxArguments: Int, keys: [String], roles: RoleSet, writes: Bool,
+        usage: String, summary: String
+    ) {
+        self.verb = verb
+        self.name = name
+        self.minArguments = minArguments
+        self.maxArguments = maxArguments
+        self.keys = keys
+        self.roles = roles
+        self.writes = writes
+        self.usage = usage
+        self.summary = summary
+        self.nameBytes = Array(name.utf8)
+    }
 }
 
 /// The command table: verb, arity, keys, roles, read/write, usage. Order is the help order.
@@ -123,17 +141,25 @@ public enum CommandTable {
 
     static let bySpecIndex: [VerbSpec] = Verb.allCases.map { verb in specs.first { $0.verb == verb }! }
 
+    /// Specs grouped by name length (index = length), for lookups that compare a handful of names at most.
+    static let byLength: [[VerbSpec]] = {
+        var table = [[VerbSpec]](repeating: [], count: 17)
+        for spec in specs { table[spec.nameBytes.count].append(spec) }
+        return table
+    }()
+
     /// Looks a verb up by its name bytes, case-insensitively. No allocation.
     public static func lookUp<Bytes: Collection>(_ name: Bytes) -> VerbSpec? where Bytes.Element == UInt8 {
         let count = name.count
         guard count > 0, count <= 16 else { return nil }
-        for spec in specs where spec.name.utf8.count == count {
-            var matches = true
-            for (a, b) in zip(spec.name.utf8, name) where a != (b >= 0x61 && b <= 0x7A ? b - 0x20 : b) {
-                matches = false
-                break
+        candidates: for spec in byLength[count] {
+            var index = 0
+            for byte in name {
+                let upper = byte >= 0x61 && byte <= 0x7A ? byte - 0x20 : byte
+                if spec.nameBytes[index] != upper { continue candidates }
+                index += 1
             }
-            if matches { return spec }
+            return spec
         }
         return nil
     }

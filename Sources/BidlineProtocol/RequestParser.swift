@@ -6,8 +6,14 @@ import BidlineCore
 /// parses without allocating.
 public struct RequestParser: Sendable {
     var tokenizer = Tokenizer()
+    /// Argument buffers lent to each parse and taken back, so their capacity is reused (no allocation).
+    var positionalScratch: [Range<Int>] = []
+    var optionsScratch: [(key: Range<Int>, value: Range<Int>)] = []
 
-    public init() {}
+    public init() {
+        positionalScratch.reserveCapacity(Tokenizer.maxTokens)
+        optionsScratch.reserveCapacity(Tokenizer.maxTokens)
+    }
 
     /// Finds the verb of `line`. Returns nil for a blank line (which gets no reply).
     public mutating func parseVerb(_ line: UnsafeRawBufferPointer) throws(ProtocolError) -> VerbSpec? {
@@ -22,6 +28,14 @@ public struct RequestParser: Sendable {
     /// Parses the arguments of `line` for `spec` (after ``parseVerb(_:)`` on the same line).
     public mutating func parseArguments(_ spec: VerbSpec, _ line: UnsafeRawBufferPointer) throws(ProtocolError) -> Request {
         var arguments = Arguments(line: line, tokens: tokenizer.tokens, spec: spec)
+        swap(&arguments.positional, &positionalScratch)
+        swap(&arguments.options, &optionsScratch)
+        defer {
+            arguments.positional.removeAll(keepingCapacity: true)
+            arguments.options.removeAll(keepingCapacity: true)
+            swap(&arguments.positional, &positionalScratch)
+            swap(&arguments.options, &optionsScratch)
+        }
         try arguments.split()
         switch spec.verb {
         case .ping: return .ping
