@@ -74,6 +74,8 @@ public actor BidlineClient {
     var credentials: (user: String, token: String)? = nil
     var quitting = false
     var pushMode = false
+    /// Set after a protocol violation: the rest of this connection's lines are ignored until it is closed.
+    var discarding = false
     /// The last line the server sent that no request was waiting for (e.g. `ERR BUSY` at connect).
     var lastNotice: String? = nil
     var reconnectTask: Task<Void, Never>? = nil
@@ -130,6 +132,7 @@ public actor BidlineClient {
     func attach(_ channel: any Channel, _ inbound: AsyncStream<ClientInbound>) {
         generation += 1
         self.channel = channel
+        discarding = false
         let generation = self.generation
         Task { [weak self] in
             for await item in inbound {
@@ -315,6 +318,7 @@ public actor BidlineClient {
     }
 
     func consume(_ line: String) {
+        guard !discarding else { return }
         if line.hasPrefix("EVENT ") {
             deliver(Event(line))
             return
@@ -331,6 +335,7 @@ public actor BidlineClient {
         }
         if let count = Reply.announcedRowCount(line), count > 0 {
             guard count <= configuration.maxRowsPerReply else {
+                discarding = true
                 channel?.pipeline.fireErrorCaught(
                     BidlineClientError.protocolViolation("\(count) rows in one reply (limit \(configuration.maxRowsPerReply))"))
                 return

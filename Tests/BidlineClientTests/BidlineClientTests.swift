@@ -234,6 +234,20 @@ import Testing
         await server.stop()
     }
 
+    /// A reply over the client's limits is a protocol violation: the connection is dropped, not buffered.
+    @Test func replyOverTheRowLimitDropsTheConnection() async throws {
+        let server = try await InProcessServer.start()
+        defer { server.removeData() }
+        var configuration = BidlineClient.Configuration()
+        configuration.maxRowsPerReply = 10
+        configuration.reconnect = .never
+        let client = try await BidlineClient.connect(port: server.port, configuration: configuration)
+        #expect(try await client.send("HELP BID").rows.count == 2)
+        await #expect(throws: BidlineClientError.self) { try await client.send("HELP") }
+        #expect(await !client.isConnected)
+        await server.stop()
+    }
+
     @Test func subscriptionDeliversLoanFull() async throws {
         let server = try await InProcessServer.start()
         defer { server.removeData() }
