@@ -37,7 +37,8 @@ public struct Balance: Sendable, Hashable {
     public var borrowed: Money
 
     /// Memberwise.
-    public init(available: Money, frozen: Money, receivablePrincipal: Money, receivableInterest: Money, borrowed: Money) {
+    public init(available: Money, frozen: Money, receivablePrincipal: Money, receivableInterest: Money, borrowed: Money)
+    {
         self.available = available
         self.frozen = frozen
         self.receivablePrincipal = receivablePrincipal
@@ -74,7 +75,8 @@ extension BidlineClient {
     ///
     /// Throws ``BidlineClientError/rejected(code:message:)`` when the server refuses the bid (for example
     /// `INSUFFICIENT_FUNDS`, `LISTING_NOT_OPEN`, `REF_REUSED`).
-    public func bid(listing: ListingID, amount: Money, ref: String? = nil, aon: Bool = false) async throws -> BidResult {
+    public func bid(listing: ListingID, amount: Money, ref: String? = nil, aon: Bool = false) async throws -> BidResult
+    {
         var line = "BID \(listing) \(amount)"
         if let ref {
             try Self.checkToken(ref, "ref")
@@ -88,7 +90,8 @@ extension BidlineClient {
             let full = reply["full"]
         else { throw BidlineClientError.unexpectedReply(reply.line) }
         return BidResult(
-            bid: BidID(bid), listing: ListingID(listingNumber), amount: accepted, remaining: remaining, full: full == "1")
+            bid: BidID(bid), listing: ListingID(listingNumber), amount: accepted, remaining: remaining,
+            full: full == "1")
     }
 
     /// `BALANCE [user]`: the authenticated user's balances, or `user`'s (admins only; `bank` and `platform`
@@ -127,7 +130,8 @@ extension BidlineClient {
             line += " ref=\(ref)"
         }
         let reply = try Self.requireOK(try await send(line))
-        guard let id = reply["user"], let moved = Self.money(reply["amount"]), let available = Self.money(reply["available"])
+        guard let id = reply["user"], let moved = Self.money(reply["amount"]),
+            let available = Self.money(reply["available"])
         else { throw BidlineClientError.unexpectedReply(reply.line) }
         return FundsResult(user: id, amount: moved, available: available)
     }

@@ -155,7 +155,9 @@ public actor BidlineClient {
         try checkCapacity(1)
         if spec?.verb == .quit { quitting = true }
         let reply = try await withCheckedThrowingContinuation { continuation in
-            enqueue([Pending(line: line, safeToRetry: RequestSafety.isSafeToRetry(line), completion: .single(continuation))])
+            enqueue([
+                Pending(line: line, safeToRetry: RequestSafety.isSafeToRetry(line), completion: .single(continuation))
+            ])
         }
         if spec?.verb == .auth { rememberCredentials(line, reply) }
         if spec?.verb == .quit { await close() }
@@ -181,11 +183,15 @@ public actor BidlineClient {
             items.reserveCapacity(lines.count)
             for (index, line) in lines.enumerated() {
                 items.append(
-                    Pending(line: line, safeToRetry: RequestSafety.isSafeToRetry(line), completion: .batch(batch, index: index)))
+                    Pending(
+                        line: line, safeToRetry: RequestSafety.isSafeToRetry(line),
+                        completion: .batch(batch, index: index)))
             }
             enqueue(items)
         }
-        for (index, spec) in specs.enumerated() where spec?.verb == .auth { rememberCredentials(lines[index], replies[index]) }
+        for (index, spec) in specs.enumerated() where spec?.verb == .auth {
+            rememberCredentials(lines[index], replies[index])
+        }
         return replies
     }
 
@@ -337,7 +343,8 @@ public actor BidlineClient {
             guard count <= configuration.maxRowsPerReply else {
                 discarding = true
                 channel?.pipeline.fireErrorCaught(
-                    BidlineClientError.protocolViolation("\(count) rows in one reply (limit \(configuration.maxRowsPerReply))"))
+                    BidlineClientError.protocolViolation(
+                        "\(count) rows in one reply (limit \(configuration.maxRowsPerReply))"))
                 return
             }
             rowsHead = line
@@ -358,7 +365,8 @@ public actor BidlineClient {
 
     func deliver(_ event: Event) {
         if case .dropped = eventsContinuation.yield(event) {
-            eventsContinuation.finish(throwing: BidlineClientError.subscriberTooSlow(limit: configuration.maxBufferedEvents))
+            eventsContinuation.finish(
+                throwing: BidlineClientError.subscriberTooSlow(limit: configuration.maxBufferedEvents))
             channel?.close(promise: nil)
         }
     }
@@ -376,7 +384,9 @@ public actor BidlineClient {
             if case .closed = state {} else { state = .closed }
             for item in unanswered { finish(item, .failure(quitting ? .closed : .connectionLost(request: item.line))) }
             failAll(.closed)
-            if quitting { eventsContinuation.finish() } else {
+            if quitting {
+                eventsContinuation.finish()
+            } else {
                 eventsContinuation.finish(throwing: BidlineClientError.connectionLost(request: "SUBSCRIBE"))
             }
             return

@@ -11,7 +11,8 @@ public enum BidlineClientError: Error, Sendable, Equatable, CustomStringConverti
     case reconnectFailed(attempts: Int, reason: String)
     /// The server refused the credentials when the client re-authenticated after a reconnect.
     case reauthenticationFailed(reply: String)
-    /// More than the configured number of requests were waiting for replies (``BidlineClient/Configuration/maxInFlight``).
+    /// More than the configured number of requests were waiting for replies
+    /// (``BidlineClient/Configuration/maxInFlight``).
     case tooManyInFlight(limit: Int)
     /// The request cannot be sent as one protocol line (empty, contains a line break, or is `SUBSCRIBE`,
     /// which has its own call: ``BidlineClient/subscribe(topics:)``).
@@ -33,7 +34,8 @@ public enum BidlineClientError: Error, Sendable, Equatable, CustomStringConverti
     public var description: String {
         switch self {
         case .closed: "client closed"
-        case .connectionLost(let request): "connection lost before the reply to '\(request.prefix(80))' (outcome unknown; not retried)"
+        case .connectionLost(let request):
+            "connection lost before the reply to '\(request.prefix(80))' (outcome unknown; not retried)"
         case .reconnectFailed(let attempts, let reason): "reconnect failed after \(attempts) attempts: \(reason)"
         case .reauthenticationFailed(let reply): "re-authentication after reconnect failed: \(reply)"
         case .tooManyInFlight(let limit): "more than \(limit) requests in flight"
@@ -42,7 +44,8 @@ public enum BidlineClientError: Error, Sendable, Equatable, CustomStringConverti
         case .rejected(let code, let message): "ERR \(code) \(message)"
         case .unexpectedReply(let line): "unexpected reply: \(line.prefix(120))"
         case .pipelineIncomplete(let replies, let errors):
-            "\(errors.count) of \(replies.count) pipelined requests failed; first: \(errors.min { $0.key < $1.key }.map { "\($0.value)" } ?? "")"
+            "\(errors.count) of \(replies.count) pipelined requests failed; first: "
+                + (errors.min { $0.key < $1.key }.map { "\($0.value)" } ?? "")
         case .subscriberTooSlow(let limit): "subscription consumer more than \(limit) events behind"
         }
     }

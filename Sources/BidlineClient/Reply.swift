@@ -65,14 +65,17 @@ extension BidlineClient {
         public static func announcedRowCount(_ line: String) -> Int? {
             guard line.hasPrefix("OK rows=") else { return nil }
             let digits = line.dropFirst("OK rows=".count)
-            guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+            guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+                return nil
+            }
             return Int(digits)
         }
 
         /// Key characters: letters, digits, `_`, `.`, `-` (so `metric{label="x"} 1` is not a field).
         static func isKeyByte(_ byte: UInt8) -> Bool {
             switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"),
                 UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "-"):
                 true
             default: false
@@ -89,7 +92,7 @@ extension BidlineClient {
             }
             return result
         }
-}
+    }
 
 }
 
@@ -116,5 +119,5 @@ extension BidlineClient {
 
         /// The raw event line.
         public var description: String { line }
-}
+    }
 }

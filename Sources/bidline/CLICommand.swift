@@ -16,12 +16,12 @@ struct CLICommand: AsyncParsableCommand {
         abstract: "Talk to a Bidline server: interactively, one-shot (-c), or commands piped on standard input.",
         discussion: """
             Interactive when standard input is a terminal: a prompt, `help` and `help VERB` from the command \
-            table, `history` and `!N` (the last 1000 lines, kept in memory and appended to ~/.bidline_history when writable; AUTH \
-            lines are not recorded), `exit` or Ctrl-D to leave; SUBSCRIBE prints events until Ctrl-C. With -c (repeatable) the commands run in order \
-            and standard input is not read. Otherwise each line of standard input is one command. The exit \
-            status is 0 when every reply was OK, 1 when any was ERR, 2 when the server could not be reached. \
-            Replies are printed as the server sent them unless standard output is a terminal, where rows are \
-            shown as a table (--raw turns that off).
+            table, `history` and `!N` (the last 1000 lines, kept in memory and appended to ~/.bidline_history \
+            when writable; AUTH lines are not recorded), `exit` or Ctrl-D to leave; SUBSCRIBE prints events \
+            until Ctrl-C. With -c (repeatable) the commands run in order and standard input is not read. \
+            Otherwise each line of standard input is one command. The exit status is 0 when every reply was OK, \
+            1 when any was ERR, 2 when the server could not be reached. Replies are printed as the server sent \
+            them unless standard output is a terminal, where rows are shown as a table (--raw turns that off).
             """)
 
     @Option(help: "Server address.")
@@ -39,7 +39,8 @@ struct CLICommand: AsyncParsableCommand {
     @Option(name: .customLong("token-file"), help: "File holding the token, e.g. <data-dir>/admin.token.")
     var tokenFile: String?
 
-    @Option(name: .customShort("c"), help: ArgumentHelp("Run this command and exit (repeatable).", valueName: "command"))
+    @Option(
+        name: .customShort("c"), help: ArgumentHelp("Run this command and exit (repeatable).", valueName: "command"))
     var commands: [String] = []
 
     @Flag(help: "Print replies exactly as the server sent them, even on a terminal.")
@@ -225,7 +226,8 @@ struct CLISession {
             return keys.count == tokens.count && keys.allSatisfy({ row[$0] != nil }) ? keys : nil
         }
         if keyLists.contains(where: { $0 == nil }) { return rows.map { $0.line + "\n" }.joined() }
-        guard let keys = keyLists.first ?? nil, keyLists.allSatisfy({ $0 == keys }), Set(keys).count == keys.count else {
+        guard let keys = keyLists.first ?? nil, keyLists.allSatisfy({ $0 == keys }), Set(keys).count == keys.count
+        else {
             return rows.enumerated().map { "\(String($0.offset + 1).leftPadded(4))) \($0.element.line)\n" }.joined()
         }
         var columns = [["#"] + rows.indices.map { String($0 + 1) }]
@@ -234,7 +236,9 @@ struct CLISession {
         var text = ""
         for line in 0...rows.count {
             let cells = columns.indices.map { column in
-                column == 0 ? columns[column][line].leftPadded(widths[column]) : columns[column][line].rightPadded(widths[column])
+                column == 0
+                    ? columns[column][line].leftPadded(widths[column])
+                    : columns[column][line].rightPadded(widths[column])
             }
             text += cells.joined(separator: "  ").trimmingTrailingSpaces() + "\n"
         }
@@ -255,7 +259,8 @@ struct CLISession {
         let width = CommandTable.specs.map(\.name.count).max() ?? 0
         let roleWidth = CommandTable.specs.map { CommandTable.roleNames($0.roles).count }.max() ?? 0
         for spec in CommandTable.specs {
-            print("  \(spec.name.rightPadded(width))  \(CommandTable.roleNames(spec.roles).rightPadded(roleWidth))  \(spec.summary)")
+            let roles = CommandTable.roleNames(spec.roles).rightPadded(roleWidth)
+            print("  \(spec.name.rightPadded(width))  \(roles)  \(spec.summary)")
         }
         print("Type help VERB for a verb's arguments. Client commands: history, !N, exit.")
     }
@@ -297,7 +302,8 @@ struct CLISession {
         let lines = text.split(separator: "\n").map(String.init)
         history = Array(lines.suffix(Self.maxHistory))
         if lines.count > 2 * Self.maxHistory {
-            try? Data(history.map { $0 + "\n" }.joined().utf8).write(to: URL(fileURLWithPath: historyPath), options: .atomic)
+            try? Data(history.map { $0 + "\n" }.joined().utf8).write(
+                to: URL(fileURLWithPath: historyPath), options: .atomic)
         }
     }
 
@@ -308,7 +314,9 @@ struct CLISession {
         if history.count > Self.maxHistory { history.removeFirst(history.count - Self.maxHistory) }
         guard let historyPath else { return }
         if !FileManager.default.fileExists(atPath: historyPath) {
-            guard FileManager.default.createFile(atPath: historyPath, contents: nil, attributes: [.posixPermissions: 0o600])
+            guard
+                FileManager.default.createFile(
+                    atPath: historyPath, contents: nil, attributes: [.posixPermissions: 0o600])
             else { return }
         }
         guard let handle = FileHandle(forWritingAtPath: historyPath) else { return }
@@ -323,8 +331,12 @@ private func printError(_ message: String) {
 }
 
 extension String {
-    fileprivate func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
-    fileprivate func rightPadded(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+    fileprivate func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+    fileprivate func rightPadded(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
     fileprivate func trimmingTrailingSpaces() -> String {
         var text = self
         while text.last == " " { text.removeLast() }

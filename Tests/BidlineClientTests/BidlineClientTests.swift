@@ -66,9 +66,15 @@ import Testing
         #expect(try await investor.ping())
 
         let first = try await investor.bid(listing: ListingID(1), amount: Money(yuan: 500), ref: "a")
-        #expect(first == BidResult(bid: BidID(1), listing: ListingID(1), amount: Money(yuan: 500), remaining: Money(yuan: 500), full: false))
+        #expect(
+            first
+                == BidResult(
+                    bid: BidID(1), listing: ListingID(1), amount: Money(yuan: 500), remaining: Money(yuan: 500),
+                    full: false))
         #expect(try await investor.bid(listing: ListingID(1), amount: Money(yuan: 500), ref: "a") == first)
-        await #expect(throws: BidlineClientError.rejected(code: "INSUFFICIENT_FUNDS", message: "available balance too low")) {
+        await #expect(
+            throws: BidlineClientError.rejected(code: "INSUFFICIENT_FUNDS", message: "available balance too low")
+        ) {
             try await investor.bid(listing: ListingID(1), amount: Money(yuan: 500))
         }
         await #expect(throws: BidlineClientError.rejected(code: "NO_SUCH_LISTING", message: "no such listing")) {
@@ -143,7 +149,9 @@ import Testing
             bidNumber += 1
             guard i != 10 else { continue }
             let remaining = 100_000 - bidNumber * 100
-            #expect(reply?.line == "OK bid=B\(bidNumber) listing=L1 amount=100.00 remaining=\(remaining).00 full=0", "line \(i)")
+            #expect(
+                reply?.line == "OK bid=B\(bidNumber) listing=L1 amount=100.00 remaining=\(remaining).00 full=0",
+                "line \(i)")
         }
         #expect(replies[15]?.isOK == true)
         // Exactly 18 bids exist (17 ref'd + 1 without ref), and the money matches: no double bid.
@@ -185,7 +193,9 @@ import Testing
         let lines = (1...count).map { "BID L1 1 ref=k-\($0)" }
         let inFlight = Task { try await investor.pipeline(lines) }
         // Kill once the server has taken some of them (or all: the checks below hold either way).
-        while Int(try await admin.send("LOAN.GET L1")["bids"] ?? "0") ?? 0 < 2 { try await Task.sleep(for: .milliseconds(1)) }
+        while Int(try await admin.send("LOAN.GET L1")["bids"] ?? "0") ?? 0 < 2 {
+            try await Task.sleep(for: .milliseconds(1))
+        }
         server.kill()
         await admin.close()
         server = try await ServerProcess.start(directory: directory, port: port)

@@ -55,9 +55,12 @@ import Testing
         let tokenFile = server.directory.appending("admin.token").string
 
         // OK: exit 0, the reply verbatim; standard input stays open and is not read.
-        let balance = try await Self.cli(["--port", port, "--token-file", tokenFile, "-c", "BALANCE alice"], closeInput: false)
+        let balance = try await Self.cli(
+            ["--port", port, "--token-file", tokenFile, "-c", "BALANCE alice"], closeInput: false)
         #expect(balance.status == 0, "\(balance)")
-        #expect(balance.output == "OK available=100.00 frozen=0.00 receivable_principal=0.00 receivable_interest=0.00 borrowed=0.00\n")
+        #expect(
+            balance.output
+                == "OK available=100.00 frozen=0.00 receivable_principal=0.00 receivable_interest=0.00 borrowed=0.00\n")
 
         // ERR: exit 1.
         let missing = try await Self.cli(["--port", port, "--token-file", tokenFile, "-c", "BALANCE nobody"])
@@ -65,7 +68,9 @@ import Testing
         #expect(missing.output.hasPrefix("ERR NO_SUCH_USER"))
 
         // Several -c in order; any ERR makes the status 1.
-        let several = try await Self.cli(["--port", port, "--user", "alice", "--token", alice, "-c", "WHOAMI", "-c", "LOAN.GET L9"])
+        let several = try await Self.cli([
+            "--port", port, "--user", "alice", "--token", alice, "-c", "WHOAMI", "-c", "LOAN.GET L9",
+        ])
         #expect(several.status == 1)
         #expect(several.output.hasPrefix("OK user=alice roles=investor\nERR NO_SUCH_LISTING"))
 
@@ -76,7 +81,8 @@ import Testing
         #expect(lines.first == "OK rows=1")
         #expect(lines.count == 2 && lines[1].hasPrefix("entry="))
         let table = try await Self.cli(["--port", port, "--token-file", tokenFile, "--table", "-c", "LEDGER alice"])
-        #expect(table.output.split(separator: "\n").dropFirst().first?.hasPrefix("#  entry  at") == true, "\(table.output)")
+        #expect(
+            table.output.split(separator: "\n").dropFirst().first?.hasPrefix("#  entry  at") == true, "\(table.output)")
 
         // A wrong token is an ERR; an unreachable server is status 2.
         let wrong = try await Self.cli(["--port", port, "--user", "alice", "--token", "nope", "-c", "PING"])
@@ -101,7 +107,9 @@ import Testing
         #expect(lines[1].hasPrefix("OK user=bob token="))
         #expect(lines[2] == "OK rows=2")
         #expect(lines[3] == "usage=BID_L7_amount_[ref=…]_[aon=1]")
-        #expect(lines[5] == "OK available=0.00 frozen=0.00 receivable_principal=0.00 receivable_interest=0.00 borrowed=0.00")
+        #expect(
+            lines[5] == "OK available=0.00 frozen=0.00 receivable_principal=0.00 receivable_interest=0.00 borrowed=0.00"
+        )
         await server.stop()
     }
 }

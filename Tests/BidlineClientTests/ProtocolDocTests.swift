@@ -32,7 +32,10 @@ import Testing
             if let marker = line.range(of: "> "), !line.hasPrefix("OK"), !line.hasPrefix("ERR"),
                 line[..<marker.lowerBound].allSatisfy({ $0.isLetter || $0.isNumber })
             {
-                steps.append(Step(connection: String(line[..<marker.lowerBound]), request: String(line[marker.upperBound...]), reply: []))
+                steps.append(
+                    Step(
+                        connection: String(line[..<marker.lowerBound]), request: String(line[marker.upperBound...]),
+                        reply: []))
             } else {
                 steps[steps.count - 1].reply.append(line)
             }
@@ -44,7 +47,8 @@ import Testing
     static func normalized(_ line: String) -> String {
         var text = line
         for (pattern, replacement) in [
-            (#"token=[0-9a-f]{64}"#, "token=<token>"), (#"\b[0-9]{13}\b"#, "<ms>"), (#"snapshot=\S+"#, "snapshot=<path>"),
+            (#"token=[0-9a-f]{64}"#, "token=<token>"), (#"\b[0-9]{13}\b"#, "<ms>"),
+            (#"snapshot=\S+"#, "snapshot=<path>"),
             (#"bids_per_sec=[0-9]+"#, "bids_per_sec=<n>"),
         ] {
             text = text.replacingOccurrences(of: pattern, with: replacement, options: .regularExpression)
@@ -80,12 +84,15 @@ import Testing
             let connection = try connections[step.connection] ?? BlockingLineClient(port: server.port)
             connections[step.connection] = connection
             let reply = try connection.call(Self.request(step.request, tokens: tokens))
-            #expect(reply.map(Self.normalized) == step.reply.map(Self.normalized), "\(step.connection)> \(step.request)")
+            #expect(
+                reply.map(Self.normalized) == step.reply.map(Self.normalized), "\(step.connection)> \(step.request)")
             if step.request.hasPrefix("USER.ADD"), let line = reply.first, line.hasPrefix("OK user=") {
-                let fields = Dictionary(line.split(separator: " ").dropFirst().compactMap { token -> (String, String)? in
-                    guard let equals = token.firstIndex(of: "=") else { return nil }
-                    return (String(token[..<equals]), String(token[token.index(after: equals)...]))
-                }) { a, _ in a }
+                let fields = Dictionary(
+                    line.split(separator: " ").dropFirst().compactMap { token -> (String, String)? in
+                        guard let equals = token.firstIndex(of: "=") else { return nil }
+                        return (String(token[..<equals]), String(token[token.index(after: equals)...]))
+                    }
+                ) { a, _ in a }
                 if let user = fields["user"], let token = fields["token"] { tokens[user] = token }
             }
         }

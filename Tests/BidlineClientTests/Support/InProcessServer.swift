@@ -21,7 +21,8 @@ final class InProcessServer: Sendable {
 
     /// Starts a server; `port` 0 picks an ephemeral one. Manual clock, so tests decide when time moves.
     static func start(directory: FilePath? = nil, port: Int = 0) async throws -> InProcessServer {
-        let directory = directory ?? FilePath(NSTemporaryDirectory()).appending("bidline-client-test-\(UUID().uuidString)")
+        let directory =
+            directory ?? FilePath(NSTemporaryDirectory()).appending("bidline-client-test-\(UUID().uuidString)")
         var hostConfiguration = HostConfiguration(dataDirectory: directory)
         hostConfiguration.clock = .manual
         let host = try await EngineHost(configuration: hostConfiguration)
@@ -56,9 +57,9 @@ final class InProcessServer: Sendable {
 /// otherwise) and investors with money. Returns the investors' tokens.
 @discardableResult
 func openMarket(
-    _ admin: BidlineClient, amount: Int = 100_000, investors: [String] = ["inv"], deposit: Int = 100_000, options: String = ""
-) async throws -> [String: String]
-{
+    _ admin: BidlineClient, amount: Int = 100_000, investors: [String] = ["inv"], deposit: Int = 100_000,
+    options: String = ""
+) async throws -> [String: String] {
     let borrower = try await admin.send("USER.ADD bor roles=borrower verified=1")
     let borrowerToken = try token(of: borrower)
     var tokens: [String: String] = [:]

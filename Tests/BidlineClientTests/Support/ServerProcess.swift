@@ -8,7 +8,8 @@ import Foundation
 /// The `bidline` executable built next to the test bundle (`swift build --build-tests` builds both).
 enum BuiltBinary {
     static let bidline: URL? = {
-        let bundleDirectory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        let bundleDirectory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+            .deletingLastPathComponent()
         for directory in [bundleDirectory, Bundle.main.bundleURL.deletingLastPathComponent()] {
             let candidate = directory.appendingPathComponent("bidline")
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
@@ -36,7 +37,8 @@ final class ServerProcess {
 
     var adminToken: String {
         get throws {
-            try String(contentsOfFile: directory + "/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            try String(contentsOfFile: directory + "/admin.token", encoding: .utf8).trimmingCharacters(
+                in: .whitespacesAndNewlines)
         }
     }
 
