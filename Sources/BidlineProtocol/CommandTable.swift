@@ -71,7 +71,7 @@ public enum CommandTable {
         spec(.quit, "QUIT", 0, 0, [], .anyone, false, "QUIT", "close the connection: OK bye"),
         spec(.auth, "AUTH", 2, 2, [], .anyone, false, "AUTH user token", "authenticate this connection"),
         spec(.whoami, "WHOAMI", 0, 0, [], .authenticated, false, "WHOAMI", "the authenticated user and roles"),
-        spec(.help, "HELP", 0, 1, [], .anyone, false, "HELP [verb]", "list verbs, or one verb's usage"),
+        spec(.help, "HELP", 0, 1, [], .authenticated, false, "HELP [verb]", "list verbs, or one verb's usage"),
         spec(.userAdd, "USER.ADD", 1, 1, ["roles", "kind", "verified", "risk"], .admin, true,
              "USER.ADD id roles=investor,borrower [kind=person|company] [verified=1] [risk=1..5]",
              "create a user; replies with its token (shown once)"),
@@ -168,9 +168,23 @@ public enum CommandTable {
     public static func helpLines(for verbName: String? = nil) -> [String] {
         if let verbName {
             guard let spec = lookUp(Array(verbName.utf8)) else { return [] }
-            return ["usage=\(spec.usage.replacingOccurrences(" ", "_"))", "summary=\(spec.summary.replacingOccurrences(" ", "_"))"]
+            return ["usage=\(ascii(spec.usage).replacingOccurrences(" ", "_"))", "summary=\(ascii(spec.summary).replacingOccurrences(" ", "_"))"]
         }
         return specs.map { "verb=\($0.name) roles=\(roleNames($0.roles)) writes=\($0.writes ? 1 : 0)" }
+    }
+
+    /// The wire is ASCII: arrows and ellipses become `->` and `...`; other non-ASCII text (the Chinese terms)
+    /// is dropped with its parentheses.
+    static func ascii(_ text: String) -> String {
+        var result = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "→": result += "->"
+            case "…": result += "..."
+            default: if scalar.isASCII { result.unicodeScalars.append(scalar) }
+            }
+        }
+        return result.replacing(" ()", with: "").replacing("()", with: "")
     }
 
     /// `admin,investor` style role list of a spec.

@@ -1,6 +1,7 @@
 import BidlineCore
 import BidlineStorage
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -25,6 +26,8 @@ public final class BidlineServer: Service, Sendable {
     let channelBox = Mutex<(any Channel)?>(nil)
     let connectionCount = Atomic<Int>(0)
     let tickerBox = Mutex<Task<Void, Never>?>(nil)
+    /// Open client connections, closed by `stop()` after their in-flight batch.
+    let clients = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
 
     public init(host: EngineHost, configuration: ServerConfiguration, logger: Logger = Logger(label: "bidline.server")) {
         self.host = host
@@ -46,6 +49,8 @@ public final class BidlineServer: Service, Sendable {
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // A client may send its requests and close its side (`printf … | nc`): answer them, then close.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(
                 .writeBufferWaterMark,
                 value: .init(low: configuration.maxOutboundBytes / 2, high: configuration.maxOutboundBytes))
@@ -53,7 +58,10 @@ public final class BidlineServer: Service, Sendable {
             .childChannelInitializer { channel in
                 let open = counter.connectionCount.wrappingAdd(1, ordering: .relaxed).newValue
                 host.metrics.connections.record(Double(open))
+                let id = ObjectIdentifier(channel)
+                counter.clients.withLockedValue { $0[id] = channel }
                 let onClose: @Sendable () -> Void = {
+                    counter.clients.withLockedValue { _ = $0.removeValue(forKey: id) }
                     let left = counter.connectionCount.wrappingSubtract(1, ordering: .relaxed).newValue
                     host.metrics.connections.record(Double(left))
                 }
@@ -95,8 +103,9 @@ public final class BidlineServer: Service, Sendable {
         guard shouldStop else { return }
         tickerBox.withLock { $0?.cancel() }
         if let channel = channelBox.withLock({ $0 }) { try? await channel.close().get() }
-        // Let batches already handed to the engine finish before the final snapshot.
+        // Let batches already handed to the engine finish, then close the connections before the final snapshot.
         try? await Task.sleep(for: .milliseconds(50))
+        for channel in clients.withLockedValue({ Array($0.values) }) { try? await channel.close().get() }
         await host.shutdown()
         stateBox.withLock { $0 = .stopped }
         logger.info("stopped")
@@ -108,8 +117,9 @@ public final class BidlineServer: Service, Sendable {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let box = Mutex<CheckedContinuation<Void, Never>?>(continuation)
                 Task {
-                    while case .serving = self.state {
-                        try? await Task.sleep(for: .milliseconds(100))
+                    // Return only once `stop()` has drained, flushed and snapshotted.
+                    while self.state != .stopped {
+                        try? await Task.sleep(for: .milliseconds(50))
                     }
                     box.withLock { $0?.resume(); $0 = nil }
                 }

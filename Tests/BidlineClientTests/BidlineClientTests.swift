@@ -252,6 +252,7 @@ import Testing
         configuration.maxRowsPerReply = 10
         configuration.reconnect = .never
         let client = try await BidlineClient.connect(port: server.port, configuration: configuration)
+        try await client.auth(user: "admin", token: server.adminToken)
         #expect(try await client.send("HELP BID").rows.count == 2)
         await #expect(throws: BidlineClientError.self) { try await client.send("HELP") }
         #expect(await !client.isConnected)

@@ -106,7 +106,7 @@ import Testing
         #expect(lines[0] == "OK pong")
         #expect(lines[1].hasPrefix("OK user=bob token="))
         #expect(lines[2] == "OK rows=2")
-        #expect(lines[3] == "usage=BID_L7_amount_[ref=…]_[aon=1]")
+        #expect(lines[3] == "usage=BID_L7_amount_[ref=...]_[aon=1]")
         #expect(
             lines[5] == "OK available=0.00 frozen=0.00 receivable_principal=0.00 receivable_interest=0.00 borrowed=0.00"
         )

@@ -132,6 +132,20 @@ import Testing
         await server.stop()
     }
 
+    @Test func aClientThatClosesItsSendingSideGetsEveryReplyThenEOF() async throws {
+        let server = try await TestServer.start()
+        defer { server.removeData() }
+        let client = try await server.connect()
+        try await client.send("AUTH admin \(server.adminToken)\nUSER.ADD zed roles=investor\nPING\nBALANCE\n")
+        client.shutdownWrite()
+        #expect(try await client.readLine() == "OK user=admin roles=admin")
+        #expect(try await client.readLine().hasPrefix("OK user=zed token="))
+        #expect(try await client.readLine() == "OK pong")
+        #expect(try await client.readLine().hasPrefix("OK available="))
+        #expect(await client.isClosed())
+        await server.stop()
+    }
+
     @Test func pipelinesTenThousandRequestsInOrder() async throws {
         let server = try await TestServer.start()
         defer { server.removeData() }

@@ -124,6 +124,9 @@ final class LineClient: @unchecked Sendable {
         }
     }
 
+    /// Closes the sending side (what `printf … | nc` does after its input).
+    func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+
     /// Sends one request and reads its one-line reply.
     func call(_ line: String) async throws -> String {
         try await send(line + "\n")

@@ -28,6 +28,7 @@ extension EngineHost {
             guard let index = engine.userIndex(of: id), let user = engine.user(index), let account = engine.account(index),
                 Tokens.matches(token, user.tokenHash)
             else {
+                metrics.rejected(.authFailed)
                 replies.error(.authFailed, "unknown user or wrong token")
                 return false
             }

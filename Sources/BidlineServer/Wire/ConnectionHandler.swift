@@ -26,6 +26,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Lines read after an `AUTH` or `SUBSCRIBE` that is still in flight: their session checks must see its
     /// outcome, so they are parsed only when it is back.
     var deferred: [ByteBuffer] = []
+    /// The client closed its sending side: close after answering what it sent.
+    var inputClosed = false
     var sessionChanging = false
 
     init(host: EngineHost, configuration: ServerConfiguration, logger: Logger, onClose: @escaping @Sendable () -> Void) {
@@ -43,6 +45,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         case .tooLong:
             var writer = ReplyWriter(capacity: 80)
             writer.error(.lineTooLong, "line longer than \(configuration.maxLineLength) bytes; discarded")
+            host.metrics.rejected(.lineTooLong)
             pending.append(.ready(writer.bytes))
         case .line(let buffer):
             if quitAfterIndex != nil { return }  // nothing after QUIT is answered
@@ -64,14 +67,17 @@ final class ConnectionHandler: ChannelInboundHandler {
             guard let spec = try parser.parseVerb(line) else { return }  // blank line: no reply
             host.metrics.parsed(spec.verb)
             if !session.isAuthenticated && !spec.roles.contains(.unauthenticated) {
+                host.metrics.rejected(.notAuthenticated)
                 pending.append(.ready(Self.error(.notAuthenticated, "authenticate first with AUTH user token")))
                 return
             }
             if !session.topics.isEmpty && spec.verb != .quit && spec.verb != .ping {
+                host.metrics.rejected(.badState)
                 pending.append(.ready(Self.error(.badState, "connection is in push mode (SUBSCRIBE); only PING and QUIT")))
                 return
             }
             guard session.may(spec) else {
+                host.metrics.rejected(.forbidden)
                 pending.append(.ready(Self.error(.forbidden, "\(spec.name) is for \(CommandTable.roleNames(spec.roles))")))
                 return
             }
@@ -83,7 +89,11 @@ final class ConnectionHandler: ChannelInboundHandler {
             }
             pending.append(.request(request))
         } catch {
-            pending.append(.ready(Self.error(error.code, error.message)))
+            // Check order: framing, then authentication, then the verb and its arguments.
+            let code = session.isAuthenticated ? error.code : .notAuthenticated
+            let message = session.isAuthenticated ? error.message : "authenticate first with AUTH user token"
+            host.metrics.rejected(code)
+            pending.append(.ready(Self.error(code, message)))
         }
     }
 
@@ -173,6 +183,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
         }
         dispatch(context: context)
+        closeIfDone(context: context)
     }
 
     /// A client that does not read its replies: stop reading its requests; disconnect it if it stays over the
@@ -196,6 +207,21 @@ final class ConnectionHandler: ChannelInboundHandler {
             }
         }
         context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event {
+            inputClosed = true
+            closeIfDone(context: context)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// After the client's EOF: close once every request it sent has been answered.
+    func closeIfDone(context: ChannelHandlerContext) {
+        guard inputClosed, !inFlight, pending.isEmpty, deferred.isEmpty, !closing else { return }
+        closing = true
+        context.close(promise: nil)
     }
 
     func channelActive(context: ChannelHandlerContext) {
