@@ -66,6 +66,34 @@ import Testing
         #expect(cents("1.5") == 150)
     }
 
+    @Test func autobidSmokeRun() async throws {
+        let directory = FilePath(NSTemporaryDirectory()).appending("bidline-bench-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(atPath: directory.string) }
+        var hostConfiguration = HostConfiguration(dataDirectory: directory)
+        hostConfiguration.durability = .none
+        let host = try await EngineHost(configuration: hostConfiguration)
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        let server = BidlineServer(host: host, configuration: configuration)
+        let port = try await server.start()
+        let token = try String(contentsOfFile: directory.appending("admin.token").string, encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let runner = LoadRunner(host: "127.0.0.1", port: port)
+        let admin = try await LineConnection.connect(host: "127.0.0.1", port: port, group: runner.group)
+        #expect(try await admin.call("AUTH admin \(token)").hasPrefix("OK"))
+        let report = try await AutobidDriver.run(
+            admin: admin, host: "127.0.0.1", port: port, runner: runner, rules: 300, listings: 5, rate: nil, seconds: 5,
+            runID: "a")
+        let extra = Dictionary(uniqueKeysWithValues: report.extra)
+        #expect(extra["listings_approved"] == "5")
+        #expect(Int(extra["auto_bids"] ?? "0")! > 0)
+        #expect(report.recorder.errorCount == 0)
+        #expect(try await admin.call("RECONCILE").hasPrefix("OK balanced=1"))
+        await admin.close()
+        await runner.shutdown()
+        await server.stop()
+    }
+
     /// A short run of each scenario against a server in this process (seconds, no timing asserts).
     @Test(arguments: ["steady", "flash", "mixed"])
     func smokeRun(scenario: String) async throws {
