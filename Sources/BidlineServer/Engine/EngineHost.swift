@@ -58,8 +58,9 @@ public actor EngineHost {
     /// Batches waiting for the log, in sequence order, with the callback that releases their replies.
     var releases: [(sequence: UInt64, release: (Result<Void, StorageError>) -> Void)] = []
     var releaseStart = 0
-    /// The highest sequence a log callback is already registered for.
-    var callbackRegisteredThrough: UInt64 = 0
+    /// True while a log callback is registered: at most one at a time, so a group commit costs one cross-thread
+    /// wake-up however many batches (connections) it made durable.
+    var callbackOutstanding = false
 
     /// Recovers the engine from the data directory, opens the log, and creates the first admin at first start.
     public init(
@@ -201,9 +202,9 @@ public actor EngineHost {
 
     /// Registers one log callback for everything pending (one per group commit, not per batch).
     func registerLogCallback() {
+        guard !callbackOutstanding else { return }
         let through = nextSequence - 1
-        guard through > callbackRegisteredThrough else { return }
-        callbackRegisteredThrough = through
+        callbackOutstanding = true
         let loop = eventLoop
         wal.whenDurable(through: through) { result in
             loop.execute {
@@ -214,6 +215,7 @@ public actor EngineHost {
 
     /// Releases the batches the log has made durable (or fails them when it cannot).
     func logAdvanced(_ result: Result<UInt64, StorageError>, through: UInt64) {
+        callbackOutstanding = false
         let durable = wal.durableSequence
         while releaseStart < releases.count {
             let (sequence, release) = releases[releaseStart]
@@ -233,7 +235,6 @@ public actor EngineHost {
             releases.removeFirst(releaseStart)
             releaseStart = 0
         }
-        if case .failure = result { callbackRegisteredThrough = min(callbackRegisteredThrough, durable) }
         publishPendingEvents()
         if !releases.isEmpty { registerLogCallback() }
         maybeSnapshot()
