@@ -88,6 +88,7 @@ let package = Package(
         .target(
             name: "BidlineBench",
             dependencies: [
+                "BidlineCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -1,18 +1,6 @@
 import Benchmark
 import BidlineCore
 
-/// SplitMix64: a tiny deterministic generator for benchmark inputs.
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// A warm engine: `investors` verified, funded investors and `listings` open listings of 10,000,000.00.
 func warmEngine(investors: Int, listings: Int, listingYuan: Int64 = 10_000_000, depositYuan: Int64 = 10_000_000) -> Engine {
     var engine = Engine()

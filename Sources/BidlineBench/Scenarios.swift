@@ -1,15 +1,11 @@
+import BidlineCore
 import NIOCore
 
-/// Small deterministic generator for request choices.
-struct FastRandom {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// Request choices: the core's seeded generator with a bounded draw.
+typealias FastRandom = SplitMix64
+
+extension SplitMix64 {
+    /// A value in `0..<bound` (modulo bias is irrelevant for load generation).
     mutating func below(_ bound: Int) -> Int { Int((next() >> 1) % UInt64(bound)) }
 }
 

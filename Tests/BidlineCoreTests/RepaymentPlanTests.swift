@@ -386,17 +386,8 @@ import Testing
         #expect(result.withUnsafeBufferPointer { $0.baseAddress } == address)
     }
 
-    /// SplitMix64: a tiny deterministic generator so that failures reproduce.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    /// A seeded generator so that failures reproduce.
+    typealias SeededGenerator = SplitMix64
 
     /// The reference: floors, then one cent each to the indices sorted by (remainder desc, index asc).
     static func referenceSplit(_ total: Int64, _ weights: [Int64]) -> [Int64] {
