@@ -170,6 +170,13 @@ func bigEngine() -> Engine {
 }
 
 let benchmarks: @Sendable () -> Void = {
+    // The replay log (about 125 MB) is written once per benchmark process; remove it when the benchmark is done.
+    Benchmark.teardown = {
+        if let directory = box.replayDirectory { try? FileManager.default.removeItem(atPath: directory.string) }
+        box.replayDirectory = nil
+        box.replayPayloads = []
+    }
+
     // MARK: Durable appends (fsync mode, group commit)
 
     for appenders in [1, 16, 256] {
