@@ -36,6 +36,34 @@ extension BinarySink {
     }
 }
 
+/// Writes the same encoding to two sinks at once: a snapshot's bytes and its state hash in one pass.
+public struct TeeSink<First: BinarySink, Second: BinarySink>: BinarySink {
+    public var first: First
+    public var second: Second
+
+    public init(_ first: First, _ second: Second) {
+        self.first = first
+        self.second = second
+    }
+
+    @inlinable public mutating func write(_ value: UInt64) {
+        first.write(value)
+        second.write(value)
+    }
+    @inlinable public mutating func write(_ value: UInt32) {
+        first.write(value)
+        second.write(value)
+    }
+    @inlinable public mutating func write(_ value: UInt8) {
+        first.write(value)
+        second.write(value)
+    }
+    @inlinable public mutating func write(bytes raw: UnsafeRawBufferPointer) {
+        first.write(bytes: raw)
+        second.write(bytes: raw)
+    }
+}
+
 /// Appends the encoding to a growable byte array. Reuse one writer (`removeAll(keepingCapacity:)`) on hot paths.
 public struct BinaryWriter: BinarySink, Sendable {
     public var bytes: [UInt8]

@@ -3,9 +3,14 @@
 ///
 /// This is what makes snapshots stall-free: the engine state is a value; capturing it retains the chunks, and
 /// matching continues while the captured value is encoded elsewhere. Appends never move existing elements.
-/// Chunk size is 2^`chunkShift` elements. Indexing is O(1).
+/// A chunk holds about 64 KiB (2^`chunkShift` elements, at least 64), so the first write after a capture copies
+/// at most that much: the matching stall a snapshot causes is bounded by a few such copies. Indexing is O(1).
 public struct ChunkedArray<Element>: RandomAccessCollection {
-    @usableFromInline static var chunkShift: Int { 12 }
+    @usableFromInline static var chunkShift: Int {
+        let stride = Swift.max(1, MemoryLayout<Element>.stride)
+        let log2Stride = Int.bitWidth - 1 - stride.leadingZeroBitCount
+        return Swift.max(6, 16 - log2Stride)
+    }
     @usableFromInline static var chunkSize: Int { 1 << chunkShift }
     @usableFromInline static var chunkMask: Int { chunkSize - 1 }
 
@@ -33,7 +38,7 @@ public struct ChunkedArray<Element>: RandomAccessCollection {
         }
     }
 
-    /// Appends `element`; allocates only when a new chunk starts (once per 4096 elements).
+    /// Appends `element`; allocates only when a new chunk starts (once per 64 KiB of elements).
     @inlinable
     public mutating func append(_ element: Element) {
         if count & Self.chunkMask == 0 {

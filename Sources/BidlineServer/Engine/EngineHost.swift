@@ -331,10 +331,13 @@ public actor EngineHost {
         snapshotInFlight = true
         defer { snapshotInFlight = false }
         let info = try await Task.detached(priority: .utility) {
-            let bytes = captured.encoded
+            // One pass produces the bytes and the state hash.
+            var sink = TeeSink(BinaryWriter(capacity: 1 << 20), StateHasher())
+            captured.encode(to: &sink)
             return try SnapshotFile.write(
-                payload: bytes, sequence: sequence, stateHash: SnapshotStateHash(engineHash: captured), to: directory.snapshots,
-                options: SnapshotOptions(keepLast: keep))
+                payload: sink.first.bytes, sequence: sequence,
+                stateHash: SnapshotStateHash(bytes: sink.second.digest + [UInt8](repeating: 0, count: 16)),
+                to: directory.snapshots, options: SnapshotOptions(keepLast: keep))
         }.value
         recordsSinceSnapshot = 0
         let result = (path: info.path.string, sequence: sequence)
