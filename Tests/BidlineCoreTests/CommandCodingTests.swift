@@ -119,6 +119,31 @@ import Testing
         #expect(throws: DecodingError.self) { try EngineState(decoding: Array(bytes.dropLast())) }
     }
 
+    @Test func stateHashIsTheHashOfTheEncodedBytes() throws {
+        var f = Fixture()
+        let borrower = f.user("b", roles: .borrower)
+        let alice = f.user("alice-with-a-longer-id_07", deposit: 20_000)
+        let id = f.listing(by: borrower, amount: 10_000)
+        f.bid(alice, id, 12_345, ref: "r-1")
+        let bytes = f.engine.state.encoded
+        for split in [1, 3, 7, 8, 13, 64] {
+            var hasher = StateHasher()
+            var offset = 0
+            while offset < bytes.count {
+                let end = min(bytes.count, offset + split)
+                bytes[offset..<end].withUnsafeBytes { hasher.write(bytes: $0) }
+                offset = end
+            }
+            #expect(hasher.hexDigest == f.engine.stateHash(), "split \(split)")
+        }
+        // Any one-bit change changes the hash.
+        var flipped = bytes
+        flipped[bytes.count / 2] ^= 0x10
+        var hasher = StateHasher()
+        flipped.withUnsafeBytes { hasher.write(bytes: $0) }
+        #expect(hasher.hexDigest != f.engine.stateHash())
+    }
+
     @Test func copyIsASnapshot() {
         var f = Fixture()
         let borrower = f.user("b", roles: .borrower)

@@ -17,9 +17,9 @@ import Testing
         static let records = 600
         static let snapshotSequence: UInt64 = 400
         /// The engine state hash after record 600 (replayed from the snapshot, or from the log alone).
-        static let finalStateHash = "85b396c34ea963651a749474fefbc71c"
+        static let finalStateHash = "6e8297ba5a4d8ff79296e3ca09550e9f"
         /// The state hash in the snapshot header (and of the state it decodes to).
-        static let snapshotStateHash = "077420f33d52808d7046b3fabfb11915"
+        static let snapshotStateHash = "a88d1d4d927e2dabb1084d6867f60606"
         static let users = 49
         static let listings = 19
         static let bids = 36

@@ -176,14 +176,73 @@ public struct BinaryReader {
     }
 }
 
-/// A fast, deterministic 128-bit hash over the canonical encoding (two 64-bit multiply-xorshift lanes). Not
-/// cryptographic: it compares a replayed state with a live one. Seeded with constants, never randomly.
+/// A fast, deterministic 128-bit hash of the canonical encoding's byte stream (two multiply-rotate lanes over
+/// 8-byte little-endian words, finalized with SplitMix64 mixing). It hashes exactly the bytes a `BinaryWriter`
+/// would produce, however they are written, so the hash of a state equals the hash of its snapshot payload.
+/// Not cryptographic: it compares a replayed state with a live one. Seeded with constants, never randomly.
 public struct StateHasher: BinarySink, Sendable {
-    var lane0: UInt64 = 0x9E37_79B9_7F4A_7C15
-    var lane1: UInt64 = 0xC2B2_AE3D_27D4_EB4F
-    var length: UInt64 = 0
+    @usableFromInline var lane0: UInt64 = 0x9E37_79B9_7F4A_7C15
+    @usableFromInline var lane1: UInt64 = 0xC2B2_AE3D_27D4_EB4F
+    /// Bytes not yet forming a whole word, low byte first, and how many.
+    @usableFromInline var pending: UInt64 = 0
+    @usableFromInline var pendingBytes: Int = 0
+    @usableFromInline var words: UInt64 = 0
+    @usableFromInline var length: UInt64 = 0
 
     public init() {}
+
+    @inline(__always) @usableFromInline
+    mutating func word(_ value: UInt64) {
+        if words & 1 == 0 {
+            let x = (lane0 ^ value) &* 0x9FB2_1C65_1E98_DF25
+            lane0 = (x &<< 27) | (x &>> 37)
+        } else {
+            let x = (lane1 ^ value) &* 0xD6E8_FEB8_6659_FD93
+            lane1 = (x &<< 31) | (x &>> 33)
+        }
+        words &+= 1
+    }
+
+    /// Appends the low `count` bytes of `value` (1...8) to the stream.
+    @inline(__always) @usableFromInline
+    mutating func append(_ value: UInt64, count: Int) {
+        length &+= UInt64(count)
+        if pendingBytes == 0 {
+            if count == 8 {
+                word(value)
+            } else {
+                pending = value
+                pendingBytes = count
+            }
+            return
+        }
+        pending |= value &<< UInt64(8 * pendingBytes)
+        let total = pendingBytes + count
+        if total < 8 {
+            pendingBytes = total
+            return
+        }
+        word(pending)
+        let used = 8 - pendingBytes
+        pending = used == 8 ? 0 : value &>> UInt64(8 * used)
+        pendingBytes = total - 8
+    }
+
+    @inlinable public mutating func write(_ value: UInt64) { append(value, count: 8) }
+    @inlinable public mutating func write(_ value: UInt32) { append(UInt64(value), count: 4) }
+    @inlinable public mutating func write(_ value: UInt8) { append(UInt64(value), count: 1) }
+
+    public mutating func write(bytes raw: UnsafeRawBufferPointer) {
+        var index = 0
+        while index + 8 <= raw.count {
+            append(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)), count: 8)
+            index += 8
+        }
+        while index < raw.count {
+            append(UInt64(raw[index]), count: 1)
+            index += 1
+        }
+    }
 
     @inline(__always)
     static func mix(_ value: UInt64) -> UInt64 {
@@ -193,44 +252,23 @@ public struct StateHasher: BinarySink, Sendable {
         return z ^ (z >> 31)
     }
 
-    @inlinable public mutating func write(_ value: UInt64) { absorb(value) }
-    @inlinable public mutating func write(_ value: UInt32) { absorb(UInt64(value) | 0x1_0000_0000_0000) }
-    @inlinable public mutating func write(_ value: UInt8) { absorb(UInt64(value) | 0x2_0000_0000_0000) }
-
-    public mutating func write(bytes raw: UnsafeRawBufferPointer) {
-        var index = 0
-        while index + 8 <= raw.count {
-            absorb(raw.loadUnaligned(fromByteOffset: index, as: UInt64.self))
-            index += 8
-        }
-        var tail: UInt64 = 0x3_0000_0000_0000 | UInt64(raw.count - index) << 56
-        var shift: UInt64 = 0
-        while index < raw.count {
-            tail |= UInt64(raw[index]) << shift
-            shift += 8
-            index += 1
-        }
-        absorb(tail)
-    }
-
-    @usableFromInline
-    mutating func absorb(_ value: UInt64) {
-        length &+= 1
-        lane0 = Self.mix(lane0 ^ value) &+ length
-        lane1 = Self.mix(lane1 &+ value ^ 0x5851_F42D_4C95_7F2D) ^ lane0
+    /// The two finished 64-bit halves.
+    var finished: (UInt64, UInt64) {
+        let tail = Self.mix(pending ^ (UInt64(pendingBytes) << 56))
+        let a = Self.mix(lane0 ^ tail ^ length)
+        let b = Self.mix(lane1 &+ a ^ words)
+        return (a, b)
     }
 
     /// The hash as 32 lowercase hex digits.
     public var hexDigest: String {
-        let a = Self.mix(lane0 ^ length)
-        let b = Self.mix(lane1 &+ a)
+        let (a, b) = finished
         return hex(a) + hex(b)
     }
 
     /// The hash as 16 bytes.
     public var digest: [UInt8] {
-        let a = Self.mix(lane0 ^ length)
-        let b = Self.mix(lane1 &+ a)
+        let (a, b) = finished
         return withUnsafeBytes(of: (a.bigEndian, b.bigEndian)) { Array($0) }
     }
 

@@ -110,6 +110,21 @@ extension EngineState {
         encode(to: &hasher)
         return hasher.hexDigest
     }
+
+    /// The 16-byte state hash (``StateHasher/digest``). Specialized here: callers in other modules get the
+    /// fast concrete encoder, not the generic one.
+    public var digest: [UInt8] {
+        var hasher = StateHasher()
+        encode(to: &hasher)
+        return hasher.digest
+    }
+
+    /// The encoding and its 16-byte hash, in one pass (what a snapshot writes).
+    public func encodedWithDigest(capacity: Int = 1 << 20) -> (bytes: [UInt8], digest: [UInt8]) {
+        var sink = TeeSink(BinaryWriter(capacity: capacity), StateHasher())
+        encode(to: &sink)
+        return (sink.first.bytes, sink.second.digest)
+    }
 }
 
 extension Engine {

@@ -332,11 +332,10 @@ public actor EngineHost {
         defer { snapshotInFlight = false }
         let info = try await Task.detached(priority: .utility) {
             // One pass produces the bytes and the state hash.
-            var sink = TeeSink(BinaryWriter(capacity: 1 << 20), StateHasher())
-            captured.encode(to: &sink)
+            let (bytes, digest) = captured.encodedWithDigest()
             return try SnapshotFile.write(
-                payload: sink.first.bytes, sequence: sequence,
-                stateHash: SnapshotStateHash(bytes: sink.second.digest + [UInt8](repeating: 0, count: 16)),
+                payload: bytes, sequence: sequence,
+                stateHash: SnapshotStateHash(bytes: digest + [UInt8](repeating: 0, count: 16)),
                 to: directory.snapshots, options: SnapshotOptions(keepLast: keep))
         }.value
         recordsSinceSnapshot = 0

@@ -16,8 +16,6 @@ public struct DataDirectory: Sendable {
 /// The state hash in the snapshot header's 32-byte field (the engine's 16-byte hash, zero-padded).
 extension SnapshotStateHash {
     public init(engineHash state: EngineState) {
-        var hasher = StateHasher()
-        state.encode(to: &hasher)
-        self.init(bytes: hasher.digest + [UInt8](repeating: 0, count: 16))
+        self.init(bytes: state.digest + [UInt8](repeating: 0, count: 16))
     }
 }
