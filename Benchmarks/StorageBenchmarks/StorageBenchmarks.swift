@@ -404,7 +404,7 @@ let benchmarks: @Sendable () -> Void = {
         let hash = SnapshotStateHash(engineHash: captured)
         let hashNanos = lap()
         // What EngineHost.snapshot() does: bytes and hash in one pass.
-        let (teeBytes, teeDigest) = captured.encodedWithDigest(capacity: payload.count)
+        let (teeBytes, teeDigest) = captured.encodedWithDigest()
         precondition(teeBytes.count == payload.count)
         blackHole(teeDigest)
         let teeNanos = lap()

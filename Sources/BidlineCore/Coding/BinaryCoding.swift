@@ -36,6 +36,50 @@ extension BinarySink {
     }
 }
 
+/// Counts the bytes an encoding takes (the first pass of an exact-size encode).
+public struct CountingSink: BinarySink, Sendable {
+    public var count = 0
+    public init() {}
+    @inlinable public mutating func write(_ value: UInt64) { count &+= 8 }
+    @inlinable public mutating func write(_ value: UInt32) { count &+= 4 }
+    @inlinable public mutating func write(_ value: UInt8) { count &+= 1 }
+    @inlinable public mutating func write(bytes raw: UnsafeRawBufferPointer) { count &+= raw.count }
+}
+
+/// Writes little-endian values straight into preallocated memory (the second pass of an exact-size encode).
+/// The caller guarantees the room (a `CountingSink` pass measured it); unaligned stores are fine.
+public struct RawSink: BinarySink {
+    public let base: UnsafeMutableRawPointer
+    public let capacity: Int
+    public var offset = 0
+
+    public init(base: UnsafeMutableRawPointer, capacity: Int) {
+        self.base = base
+        self.capacity = capacity
+    }
+
+    @inlinable public mutating func write(_ value: UInt64) {
+        precondition(offset + 8 <= capacity, "RawSink overflow")
+        base.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt64.self)
+        offset &+= 8
+    }
+    @inlinable public mutating func write(_ value: UInt32) {
+        precondition(offset + 4 <= capacity, "RawSink overflow")
+        base.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt32.self)
+        offset &+= 4
+    }
+    @inlinable public mutating func write(_ value: UInt8) {
+        precondition(offset + 1 <= capacity, "RawSink overflow")
+        base.storeBytes(of: value, toByteOffset: offset, as: UInt8.self)
+        offset &+= 1
+    }
+    @inlinable public mutating func write(bytes raw: UnsafeRawBufferPointer) {
+        precondition(offset + raw.count <= capacity, "RawSink overflow")
+        if let source = raw.baseAddress, raw.count > 0 { (base + offset).copyMemory(from: source, byteCount: raw.count) }
+        offset &+= raw.count
+    }
+}
+
 /// Writes the same encoding to two sinks at once: a snapshot's bytes and its state hash in one pass.
 public struct TeeSink<First: BinarySink, Second: BinarySink>: BinarySink {
     public var first: First

@@ -90,12 +90,8 @@ extension EngineState {
         }
     }
 
-    /// The state as one byte array (tests, small states; snapshots stream chunk by chunk instead).
-    public var encoded: [UInt8] {
-        var writer = BinaryWriter(capacity: 1 << 16)
-        encode(to: &writer)
-        return writer.bytes
-    }
+    /// The state as one byte array, written in two passes (count, then store into exactly that much memory).
+    public var encoded: [UInt8] { encodedWithDigest().bytes }
 
     /// Decodes a whole byte array that must contain exactly one state.
     public init(decoding bytes: [UInt8]) throws {
@@ -119,11 +115,21 @@ extension EngineState {
         return hasher.digest
     }
 
-    /// The encoding and its 16-byte hash, in one pass (what a snapshot writes).
-    public func encodedWithDigest(capacity: Int = 1 << 20) -> (bytes: [UInt8], digest: [UInt8]) {
-        var sink = TeeSink(BinaryWriter(capacity: capacity), StateHasher())
-        encode(to: &sink)
-        return (sink.first.bytes, sink.second.digest)
+    /// The encoding and its 16-byte hash (what a snapshot writes): a counting pass, then one pass that stores
+    /// the bytes into exactly-sized memory and hashes them.
+    public func encodedWithDigest() -> (bytes: [UInt8], digest: [UInt8]) {
+        var counter = CountingSink()
+        encode(to: &counter)
+        let size = counter.count
+        var digest: [UInt8] = []
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            var sink = TeeSink(RawSink(base: UnsafeMutableRawPointer(buffer.baseAddress!), capacity: size), StateHasher())
+            encode(to: &sink)
+            precondition(sink.first.offset == size, "state encoding changed size between passes")
+            digest = sink.second.digest
+            initialized = size
+        }
+        return (bytes, digest)
     }
 }
 
