@@ -66,9 +66,10 @@ import Testing
         #expect(cents("1.5") == 150)
     }
 
-    @Test func autobidSmokeRun() async throws {
+    /// An in-process server (durability `none`, ephemeral port, temporary data), a load runner and an admin
+    /// connection to it.
+    static func startServer() async throws -> (BidlineServer, FilePath, Int, LoadRunner, LineConnection) {
         let directory = FilePath(NSTemporaryDirectory()).appending("bidline-bench-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(atPath: directory.string) }
         var hostConfiguration = HostConfiguration(dataDirectory: directory)
         hostConfiguration.durability = .none
         let host = try await EngineHost(configuration: hostConfiguration)
@@ -81,6 +82,12 @@ import Testing
         let runner = LoadRunner(host: "127.0.0.1", port: port)
         let admin = try await LineConnection.connect(host: "127.0.0.1", port: port, group: runner.group)
         #expect(try await admin.call("AUTH admin \(token)").hasPrefix("OK"))
+        return (server, directory, port, runner, admin)
+    }
+
+    @Test func autobidSmokeRun() async throws {
+        let (server, directory, port, runner, admin) = try await Self.startServer()
+        defer { try? FileManager.default.removeItem(atPath: directory.string) }
         let report = try await AutobidDriver.run(
             admin: admin, host: "127.0.0.1", port: port, runner: runner, rules: 300, listings: 5, rate: nil, seconds: 5,
             runID: "a")
@@ -97,20 +104,8 @@ import Testing
     /// A short run of each scenario against a server in this process (seconds, no timing asserts).
     @Test(arguments: ["steady", "flash", "mixed"])
     func smokeRun(scenario: String) async throws {
-        let directory = FilePath(NSTemporaryDirectory()).appending("bidline-bench-\(UUID().uuidString)")
+        let (server, directory, port, runner, admin) = try await Self.startServer()
         defer { try? FileManager.default.removeItem(atPath: directory.string) }
-        var hostConfiguration = HostConfiguration(dataDirectory: directory)
-        hostConfiguration.durability = .none
-        let host = try await EngineHost(configuration: hostConfiguration)
-        var configuration = ServerConfiguration()
-        configuration.port = 0
-        let server = BidlineServer(host: host, configuration: configuration)
-        let port = try await server.start()
-        let token = try String(contentsOfFile: directory.appending("admin.token").string, encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        let runner = LoadRunner(host: "127.0.0.1", port: port)
-        let admin = try await LineConnection.connect(host: "127.0.0.1", port: port, group: runner.group)
-        #expect(try await admin.call("AUTH admin \(token)").hasPrefix("OK"))
         let investors = try await Population.investors(4, depositYuan: 1_000_000, admin: admin, runID: "t")
         let flash = scenario == "flash"
         let listings = try await Population.listings(

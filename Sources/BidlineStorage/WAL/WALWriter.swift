@@ -197,20 +197,7 @@ public final class WALWriter: Sendable {
     /// ``StorageError/sequenceOutOfOrder(expected:got:)`` for a sequence not yet accepted.
     public func waitUntilDurable(through sequence: UInt64) async throws {
         _ = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<UInt64, any Error>) in
-            let immediate: Result<UInt64, StorageError>? = state.withLock { state in
-                if sequence <= state.durableSequence { return .success(sequence) }
-                if sequence >= state.nextSequence {
-                    return .failure(.sequenceOutOfOrder(expected: state.nextSequence, got: sequence))
-                }
-                switch state.phase {
-                case .closed: return .failure(.closed)
-                case .unavailable(let failure): return .failure(.unavailable(failure))
-                case .open:
-                    state.addWaiter(.init(sequence: sequence, continuation: continuation))
-                    return nil
-                }
-            }
-            if let immediate { continuation.resume(with: immediate) }
+            whenDurable(through: sequence) { result in continuation.resume(with: result.mapError { $0 as any Error }) }
         }
     }
 
