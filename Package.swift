@@ -50,6 +50,7 @@ let package = Package(
             ],
             swiftSettings: strictSwift6
         ),
+        .target(name: "BidlineSimulation", dependencies: ["BidlineCore"], swiftSettings: strictSwift6),
         .target(name: "BidlineProtocol", dependencies: ["BidlineCore"], swiftSettings: strictSwift6),
         .target(
             name: "BidlineServer",
@@ -131,7 +132,7 @@ let package = Package(
         .testTarget(
             name: "BidlineCoreTests",
             dependencies: [
-                "BidlineCore",
+                "BidlineCore", "BidlineSimulation",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strictSwift6
@@ -139,7 +140,7 @@ let package = Package(
         .testTarget(
             name: "BidlineRecoveryTests",
             dependencies: [
-                "BidlineServer", "BidlineStorage", "BidlineCore", "BidlineProtocol",
+                "BidlineServer", "BidlineStorage", "BidlineCore", "BidlineProtocol", "BidlineSimulation",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strictSwift6

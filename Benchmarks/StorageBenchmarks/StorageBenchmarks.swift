@@ -11,17 +11,6 @@ import SystemPackage
 // compare them with `tools/disk-baseline`, run on the same machine in the same session.
 // Run: swift package benchmark --target StorageBenchmarks   (release build; the log goes to $TMPDIR).
 
-/// SplitMix64: a tiny deterministic generator for benchmark inputs.
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Nanoseconds on the monotonic clock.
 @inline(__always) func nowNanos() -> UInt64 { DispatchTime.now().uptimeNanoseconds }

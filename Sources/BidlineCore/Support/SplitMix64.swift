@@ -5,6 +5,9 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
 
     public init(state: UInt64) { self.state = state }
 
+    /// The same as `init(state:)`: a generator seeded with `seed`.
+    public init(seed: UInt64) { self.state = seed }
+
     @inlinable
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
