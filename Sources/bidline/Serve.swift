@@ -30,6 +30,11 @@ struct Serve: AsyncParsableCommand {
         valueName: "fsync|interval=MS|none"))
     var durability = "fsync"
 
+    @Option(name: .customLong("commit-window-us"), help: ArgumentHelp(
+        "fsync mode: while clients write concurrently, start a log group's write+fsync at most once per this many microseconds, so that each fsync carries more records (fewer fsyncs leave the CPU to requests). 0 syncs as soon as the last sync ends. A lone writer is never held.",
+        valueName: "µs"))
+    var commitWindowMicros = WALWriter.defaultCommitWindowMicroseconds
+
     @Option(help: "Engine clock: system (wall clock) or manual (time moves only with CLOCK.ADVANCE).")
     var clock = "system"
 
@@ -72,6 +77,10 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--durability must be fsync, interval=MS or none")
         }
         hostConfiguration.durability = durability
+        guard (0...100_000).contains(commitWindowMicros) else {
+            throw ValidationError("--commit-window-us must be between 0 and 100000")
+        }
+        hostConfiguration.commitWindowMicroseconds = commitWindowMicros
         switch clock {
         case "system": hostConfiguration.clock = .system
         case "manual": hostConfiguration.clock = .manual

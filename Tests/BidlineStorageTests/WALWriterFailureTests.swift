@@ -100,12 +100,20 @@ import Testing
         }
     }
 
-    @Test func aFailedSegmentRolloverIsRetried() async throws {
+    @Test(arguments: [false, true])
+    func aFailedSegmentRolloverIsRetried(preallocate: Bool) async throws {
         try await withTemporaryDirectory { directory in
             let fileSystem = FaultyFileSystem()
             let writer = try WALWriter(
-                directory: directory, nextSequence: 1, options: .init(segmentSizeLimit: 150), fileSystem: fileSystem)
+                directory: directory, nextSequence: 1, options: .init(segmentSizeLimit: 150, preallocate: preallocate),
+                fileSystem: fileSystem)
             try await writer.append(batch: [record(1), record(2)])  // 32 + 2 × 56 bytes: the segment is full
+            if preallocate {
+                // The spare for segment 3 is being prepared; once ready, putting it in place fails, and so
+                // does creating the segment without it.
+                #expect(await eventually { writer.statistics.sparesPrepared == 2 })
+                fileSystem.faults.withLock { $0.renameError = .noSpace }
+            }
             fileSystem.faults.withLock { $0.createError = .noSpace }
             let next = directory.appending(WALSegment.fileName(firstSequence: 3))
             await #expect(throws: StorageError.unavailable(IOFailure(.open, path: next.string, errno: .noSpace))) {

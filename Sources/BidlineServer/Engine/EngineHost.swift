@@ -22,6 +22,8 @@ public struct HostConfiguration: Sendable {
     public var autoBidShare: BasisPoints? = nil
     /// Log segment size limit.
     public var segmentBytes: Int = 64 << 20
+    /// The log's commit window (``WALWriter/Options/commitWindowMicroseconds``).
+    public var commitWindowMicroseconds: Int = WALWriter.defaultCommitWindowMicroseconds
 
     public init(dataDirectory: FilePath) { self.dataDirectory = dataDirectory }
 }
@@ -84,7 +86,9 @@ public actor EngineHost {
                 + "next sequence \(recovered.lastSequence + 1); state hash \(recovered.engine.stateHash())")
         wal = try WALWriter(
             directory: directory.wal, nextSequence: recovered.lastSequence + 1,
-            options: WALWriter.Options(durability: configuration.durability, segmentSizeLimit: configuration.segmentBytes))
+            options: WALWriter.Options(
+                durability: configuration.durability, segmentSizeLimit: configuration.segmentBytes,
+                commitWindowMicroseconds: configuration.commitWindowMicroseconds))
         if lastTimeMillis == 0 { lastTimeMillis = Self.wallClockMillis() }
         try await bootstrap()
     }

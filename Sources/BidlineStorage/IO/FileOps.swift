@@ -97,6 +97,19 @@ enum FileOps {
         }
     }
 
+    /// Whether any of the `count` bytes at `offset` of the file is non-zero (bytes past its end count as zero).
+    static func hasNonZeroBytes(_ path: FilePath, from offset: Int64, count: Int = 32) throws(IOFailure) -> Bool {
+        do {
+            let descriptor = try FileDescriptor.open(path, .readOnly, options: [.closeOnExec])
+            defer { try? descriptor.close() }
+            var bytes = [UInt8](repeating: 0, count: count)
+            let read = try bytes.withUnsafeMutableBytes { try descriptor.read(fromAbsoluteOffset: offset, into: $0) }
+            return bytes[0..<read].contains { $0 != 0 }
+        } catch {
+            throw IOFailure(.read, path: path.string, errno: asErrno(error))
+        }
+    }
+
     /// Truncates the file at `path` to `length` bytes and `fsync`s it.
     static func truncateFile(_ path: FilePath, to length: Int64) throws(IOFailure) {
         do {

@@ -10,6 +10,16 @@ public protocol WALFileSystem: Sendable {
 
     /// Flushes the entries of the directory at `path` (a created or renamed file) to stable storage.
     func synchronizeDirectory(at path: FilePath) throws(Errno)
+
+    /// Renames the file at `source` to `destination`, replacing it (used to put a preallocated segment
+    /// in place). The default implementation calls `rename(2)`.
+    func renameFile(at source: FilePath, to destination: FilePath) throws(Errno)
+}
+
+extension WALFileSystem {
+    public func renameFile(at source: FilePath, to destination: FilePath) throws(Errno) {
+        do { try FileOps.rename(source, to: destination) } catch { throw error.errno }
+    }
 }
 
 /// A file the log writer appends to. Used by one thread at a time; need not be thread-safe.

@@ -17,6 +17,8 @@ struct SegmentSink {
         var bytesWritten = 0
         var synchronizations = 0
         var segmentsCreated = 0
+        /// Of those, segments that were zero-filled in advance.
+        var segmentsPreallocated = 0
         /// Time spent in data syncs of this attempt, and the longest one.
         var syncNanos: UInt64 = 0
         var syncNanosMax: UInt64 = 0
@@ -26,10 +28,16 @@ struct SegmentSink {
     let fileSystem: any WALFileSystem
     let durability: WALWriter.Durability
 
+    /// Supplies zero-filled segments (nil: segments are created empty and grow).
+    let preallocator: SegmentPreallocator?
+
     private var handle: (any WALFileHandle)?
     private var segmentPath = FilePath()
     /// End of the data written into the open segment.
     private var offset: Int64 = 0
+    /// Length of the open segment's zero-filled file (0 when it was created empty): bytes past `offset`
+    /// up to here are zeros, cut off when the segment is finished.
+    private var preallocatedLength: Int64 = 0
     /// Where the last span written into the open segment began: the point to rewind to after a failure.
     private var lastSpanStart: Int64 = 0
     /// Whether data was written since the last sync.
@@ -38,10 +46,14 @@ struct SegmentSink {
     /// Whether an interval sync is scheduled (`.interval` mode only).
     var intervalSyncScheduled = false
 
-    init(directory: FilePath, fileSystem: any WALFileSystem, durability: WALWriter.Durability) {
+    init(
+        directory: FilePath, fileSystem: any WALFileSystem, durability: WALWriter.Durability,
+        preallocator: SegmentPreallocator?
+    ) {
         self.directory = directory
         self.fileSystem = fileSystem
         self.durability = durability
+        self.preallocator = preallocator
     }
 
     /// Writes the group's spans in order, creating segments where a span starts one, then syncs
@@ -75,7 +87,7 @@ struct SegmentSink {
                     try handle.write(UnsafeRawBufferPointer(rebasing: bytes[span.byteStart..<span.byteEnd]), at: offset)
                 }
             } catch {
-                try? handle.truncate(to: offset)
+                discard(from: offset, through: offset + Int64(span.byteEnd - span.byteStart))
                 outcome.failure = (IOFailure(.write, path: segmentPath.string, errno: asErrno(error)), index)
                 return outcome
             }
@@ -140,6 +152,10 @@ struct SegmentSink {
         if durability != .none && isDirty {
             if let failure = synchronize(&outcome) { return failure }
         }
+        // The unused zeros of a preallocated segment are cut off (not synced: a reader treats a zero
+        // tail as the segment's end either way).
+        if preallocatedLength > offset { try? handle.truncate(to: offset) }
+        preallocatedLength = 0
         // The data is synced; a failing close cannot lose it, so its error is not reported.
         try? handle.close()
         self.handle = nil
@@ -150,12 +166,28 @@ struct SegmentSink {
     /// Creates the segment file, writes and syncs its header, and syncs the directory (unless `.none`).
     private mutating func createSegment(firstSequence: UInt64, _ outcome: inout Outcome) -> IOFailure? {
         let path = directory.appending(WALSegment.fileName(firstSequence: firstSequence))
-        let created: any WALFileHandle
-        do {
-            created = try fileSystem.createFile(at: path)
-        } catch {
-            return IOFailure(.open, path: path.string, errno: asErrno(error))
+        var created: (any WALFileHandle)?
+        var createdLength: Int64 = 0
+        if let spare = preallocator?.take() {
+            do {
+                try fileSystem.renameFile(at: spare.path, to: path)
+                created = spare.handle
+                createdLength = spare.length
+            } catch {
+                try? spare.handle.close()
+                try? FileOps.remove(spare.path)
+            }
         }
+        // Prepare the one after this (in the background; no effect while one is ready or under way).
+        defer { preallocator?.prepareInBackground() }
+        if created == nil {
+            do {
+                created = try fileSystem.createFile(at: path)
+            } catch {
+                return IOFailure(.open, path: path.string, errno: asErrno(error))
+            }
+        }
+        guard let created else { preconditionFailure("segment file neither taken nor created") }
         var operation = IOFailure.Operation.write
         do {
             let header = WALSegment.encodeHeader(firstSequence: firstSequence)
@@ -176,15 +208,38 @@ struct SegmentSink {
         handle = created
         segmentPath = path
         offset = Int64(WALSegment.headerSize)
+        preallocatedLength = createdLength
         lastSpanStart = offset
         isDirty = false
         outcome.segmentsCreated += 1
+        if createdLength > 0 { outcome.segmentsPreallocated += 1 }
         return nil
     }
 
     /// Discards the last span written into the open segment, so that it is written again at the same offset.
     private mutating func rewind() {
-        try? handle?.truncate(to: lastSpanStart)
+        discard(from: lastSpanStart, through: offset)
         offset = lastSpanStart
+    }
+
+    /// Removes what a failed or discarded write may have left in `from..<through`: in a preallocated
+    /// segment by writing zeros back (keeping the blocks allocated), else, or if that fails, by
+    /// truncating the file at `from`.
+    private mutating func discard(from start: Int64, through end: Int64) {
+        guard let handle else { return }
+        if end <= preallocatedLength && end > start {
+            let zeros = [UInt8](repeating: 0, count: Int(end - start))
+            let zeroed: Bool = zeros.withUnsafeBytes { bytes in
+                do {
+                    try handle.write(bytes, at: start)
+                    return true
+                } catch {
+                    return false
+                }
+            }
+            if zeroed { return }
+        }
+        try? handle.truncate(to: start)
+        preallocatedLength = min(preallocatedLength, start)
     }
 }

@@ -41,6 +41,12 @@ struct WALGroup: Sendable {
         return result
     }
 
+    /// The number of records in the group.
+    var recordCount: Int {
+        guard let first = spans.first, let last = spans.last else { return 0 }
+        return Int(last.lastSequence - first.firstSequence + 1)
+    }
+
     /// Appends `other`'s spans after this group's (records stay in sequence order).
     mutating func append(contentsOf other: WALGroup) {
         let base = bytes.count

@@ -29,6 +29,10 @@ public struct WALSegmentSummary: Sendable, Hashable {
     public var validLength: Int64
     /// The file's length before any truncation.
     public var fileLength: Int64
+    /// Zero bytes after the last record up to the end of the file: the unused part of a preallocated
+    /// segment (see ``WALWriter/Options/preallocate``), not damage. A reader that may change files cuts
+    /// them off.
+    public var unusedLength: Int64 = 0
 }
 
 /// A cut made (or, read-only, that would be made) at the end of the log.

@@ -3,7 +3,9 @@ import SystemPackage
 /// Reads the log of a directory in sequence order, verifying every byte, and repairs a torn tail.
 ///
 /// Checks: segment headers (magic, version, checksum, name), each record's header and payload
-/// CRC32C, and sequence continuity within and across segments. A torn tail (the newest segment ends
+/// CRC32C, and sequence continuity within and across segments. A segment ends at its file's end or
+/// where only zero bytes remain (the unused part of a preallocated segment; cut off unless read-only).
+/// A torn tail (the newest segment ends
 /// in an incomplete record or one failing its checksum, with no intact record after it) is truncated
 /// and reported. Damage anywhere else throws ``StorageError/corruptLog(file:offset:damage:)`` naming
 /// the file and offset, unless ``Options/truncateCorruption`` is set. Each segment is read whole into
@@ -111,6 +113,9 @@ private struct Pass {
                     isNewest: isNewest, summary: &summary, body)
             }
             report.segments.append(summary)
+            if summary.unusedLength > 0 && !reader.options.readOnly {
+                do { try FileOps.truncateFile(path, to: summary.validLength) } catch { throw StorageError.io(error) }
+            }
             if case .damage(let offset, let damage, let torn) = stop {
                 try cut(at: offset, damage: damage, torn: torn, segmentIndex: index, fileLength: length)
                 if offset == 0 { report.segments[report.segments.count - 1].validLength = 0 }
@@ -145,6 +150,10 @@ private struct Pass {
         var offset = WALSegment.headerSize
         summary.validLength = Int64(offset)
         while offset < bytes.count {
+            if isZero(bytes, from: offset) {
+                summary.unusedLength = Int64(bytes.count - offset)
+                return .endOfSegment
+            }
             let header: WALRecordFormat.Header
             switch WALRecordFormat.parseHeader(bytes, at: offset) {
             case .failure(let damage):
@@ -191,7 +200,10 @@ private struct Pass {
     /// not a torn tail (a crash leaves nothing intact after the record it interrupted).
     func intactRecord(in bytes: UnsafeRawBufferPointer, after start: Int) -> Bool {
         var position = max(start, WALSegment.headerSize)
-        while position + WALRecordFormat.headerSize <= bytes.count {
+        // A header has a non-zero byte (its version), so none starts after the last non-zero byte:
+        // a preallocated segment's zero tail is not searched byte by byte.
+        let end = lastNonZeroIndex(bytes).map { $0 + 1 } ?? 0
+        while position + WALRecordFormat.headerSize <= bytes.count && position < end {
             if WALRecordFormat.hasIntactHeader(bytes, at: position) { return true }
             position += 1
         }
@@ -236,6 +248,30 @@ private struct Pass {
             }
         }
     }
+}
+
+/// Whether every byte of `bytes` from `start` on is zero (checks the first record header's worth first).
+func isZero(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Bool {
+    let head = min(bytes.count, start + WALRecordFormat.headerSize)
+    for index in start..<head where bytes[index] != 0 { return false }
+    var index = head
+    while index + 8 <= bytes.count {
+        if bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self) != 0 { return false }
+        index += 8
+    }
+    while index < bytes.count {
+        if bytes[index] != 0 { return false }
+        index += 1
+    }
+    return true
+}
+
+/// The index of the last non-zero byte, or `nil` if all are zero.
+func lastNonZeroIndex(_ bytes: UnsafeRawBufferPointer) -> Int? {
+    var end = bytes.count
+    while end >= 8 && bytes.loadUnaligned(fromByteOffset: end - 8, as: UInt64.self) == 0 { end -= 8 }
+    while end > 0 && bytes[end - 1] == 0 { end -= 1 }
+    return end > 0 ? end - 1 : nil
 }
 
 extension WALDamage {

@@ -38,6 +38,8 @@ struct WALWriterState {
     /// What the I/O queue does next.
     enum Work: Sendable {
         case idle
+        /// Hold the pending group this long (the commit window), then ask again.
+        case wait(nanoseconds: UInt64)
         case write(WALGroup, isRetry: Bool)
         case synchronize(isRetry: Bool)
         case close
@@ -72,6 +74,11 @@ struct WALWriterState {
     let segmentSizeLimit: Int
     let maxPayloadLength: Int
     let maxPendingBytes: Int
+    /// The commit window in nanoseconds (0: off; see ``WALWriter/Options/commitWindowMicroseconds``).
+    let commitWindowNanos: UInt64
+    /// When the last group's write began, and how many records it held.
+    var lastGroupStartNanos: UInt64 = 0
+    var lastGroupRecords = 0
 
     var phase = Phase.open
     var closeRequested = false
@@ -108,6 +115,8 @@ struct WALWriterState {
         self.segmentSizeLimit = options.segmentSizeLimit
         self.maxPayloadLength = options.maxPayloadLength
         self.maxPendingBytes = options.maxPendingBytes
+        self.commitWindowNanos =
+            options.durability == .fsync ? UInt64(max(0, options.commitWindowMicroseconds)) * 1000 : 0
     }
 
     // MARK: Accepting records
@@ -197,7 +206,7 @@ struct WALWriterState {
     // MARK: The I/O cycle
 
     /// The next piece of work for the I/O queue; `.idle` releases the queue.
-    mutating func takeWork() -> Work {
+    mutating func takeWork(now: UInt64) -> Work {
         switch phase {
         case .closed:
             ioRunning = false
@@ -220,6 +229,16 @@ struct WALWriterState {
             return .idle
         case .open:
             if !pending.isEmpty {
+                // Commit window: while writers are concurrent (the last group held several records), the
+                // next group starts no sooner than the window after the last one, so that it gathers more.
+                let elapsed = now &- lastGroupStartNanos
+                if commitWindowNanos > 0 && lastGroupRecords >= WALWriter.commitWindowMinimumGroup
+                    && !closeRequested && elapsed < commitWindowNanos
+                {
+                    return .wait(nanoseconds: commitWindowNanos - elapsed)
+                }
+                lastGroupStartNanos = now
+                lastGroupRecords = pending.recordCount
                 var group = spare ?? WALGroup()
                 spare = nil
                 group.removeAll()
@@ -240,6 +259,7 @@ struct WALWriterState {
         statistics.syncNanosTotal &+= outcome.syncNanos
         statistics.syncNanosMax = max(statistics.syncNanosMax, outcome.syncNanosMax)
         statistics.segmentsCreated += outcome.segmentsCreated
+        statistics.segmentsPreallocated += outcome.segmentsPreallocated
         if let durable = outcome.durableThrough, durable > durableSequence {
             statistics.recordsWritten += Int(durable - durableSequence)
             durableSequence = durable

@@ -99,8 +99,12 @@ final class FaultyFileSystem: WALFileSystem {
         var createError: Errno?
         /// The next data sync blocks until `releaseSync()`.
         var holdNextSync = false
+        /// Writes into segment files, and into the preallocated spare (`wal-preallocated.tmp`).
         var writeCalls = 0
+        var spareWriteCalls = 0
         var dataSyncCalls = 0
+        /// Renames (putting a preallocated spare in place) fail with this error.
+        var renameError: Errno?
     }
 
     let faults = Mutex(Faults())
@@ -110,8 +114,27 @@ final class FaultyFileSystem: WALFileSystem {
 
     func createFile(at path: FilePath) throws(Errno) -> any WALFileHandle {
         if let error = faults.withLock({ $0.createError }) { throw error }
-        return FaultyFileHandle(inner: try real.createFile(at: path), fileSystem: self)
+        let handle = FaultyFileHandle(
+            inner: try real.createFile(at: path), fileSystem: self,
+            isSpare: path.lastComponent?.string == SegmentPreallocator.spareName)
+        handles.withLock { $0[path.string] = handle }
+        return handle
     }
+
+    func renameFile(at source: FilePath, to destination: FilePath) throws(Errno) {
+        if let error = faults.withLock({ $0.renameError }) { throw error }
+        try real.renameFile(at: source, to: destination)
+        // A spare put in place is a segment from now on: its writes count as segment writes.
+        handles.withLock { handles in
+            if let handle = handles.removeValue(forKey: source.string) {
+                handle.isSpare.withLock { $0 = false }
+                handles[destination.string] = handle
+            }
+        }
+    }
+
+    /// The handles created, by their current path.
+    private let handles = Mutex<[String: FaultyFileHandle]>([:])
 
     func synchronizeDirectory(at path: FilePath) throws(Errno) {
         try real.synchronizeDirectory(at: path)
@@ -123,6 +146,7 @@ final class FaultyFileSystem: WALFileSystem {
             faults.writeError = nil
             faults.syncError = nil
             faults.createError = nil
+            faults.renameError = nil
         }
     }
 
@@ -156,18 +180,20 @@ final class FaultyFileSystem: WALFileSystem {
     }
 }
 
-private final class FaultyFileHandle: WALFileHandle {
+final class FaultyFileHandle: WALFileHandle, @unchecked Sendable {
     let inner: any WALFileHandle
     let fileSystem: FaultyFileSystem
+    let isSpare: Mutex<Bool>
 
-    init(inner: any WALFileHandle, fileSystem: FaultyFileSystem) {
+    init(inner: any WALFileHandle, fileSystem: FaultyFileSystem, isSpare: Bool) {
         self.inner = inner
         self.fileSystem = fileSystem
+        self.isSpare = Mutex(isSpare)
     }
 
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(Errno) {
         let (error, partial) = fileSystem.faults.withLock { faults in
-            faults.writeCalls += 1
+            if isSpare.withLock({ $0 }) { faults.spareWriteCalls += 1 } else { faults.writeCalls += 1 }
             return (faults.writeError, faults.bytesBeforeWriteFailure)
         }
         if let error {
