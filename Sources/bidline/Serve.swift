@@ -114,7 +114,7 @@ struct Serve: AsyncParsableCommand {
         }
         let server = BidlineServer(host: host, configuration: serverConfiguration, logger: logger)
         let port = try await server.start()
-        print("Bidline listening on \(self.host):\(port) (data: \(dataDirectory), durability: \(self.durability), clock: \(clock))")
+        print("Bidline listening on \(self.host):\(port) (data: \(dataDirectory), durability: \(self.durability)\(hostConfiguration.durability == .fsync ? ", commit window \(commitWindowMicros) µs" : ""), clock: \(clock))")
         print("Try: nc \(self.host) \(port)   then: AUTH admin $(cat \(dataDirectory)/admin.token)")
         let group = ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()

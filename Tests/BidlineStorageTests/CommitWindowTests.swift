@@ -24,17 +24,49 @@ import Testing
 
     @Test func concurrentWritersWaitForTheWindowThenShareOneGroup() {
         var state = state(window: 300)
-        enqueue(3, into: &state)
-        #expect(isWrite(state.takeWork(now: 1_000_000), records: 3))  // nothing before it: at once
+        enqueue(10, into: &state)
+        #expect(isWrite(state.takeWork(now: 1_000_000), records: 10))  // nothing before it: at once
         enqueue(2, into: &state)
-        // 100 µs after the last group began, which held 3 records: wait out the remaining 200 µs.
+        // 100 µs after the last group began, which held 10 records: wait, in steps.
         guard case .wait(let nanoseconds) = state.takeWork(now: 1_100_000) else {
             Issue.record("expected a wait")
             return
         }
-        #expect(nanoseconds == 200_000)
-        enqueue(4, into: &state)  // arrivals meanwhile join the group
-        #expect(isWrite(state.takeWork(now: 1_300_000), records: 6))
+        #expect(nanoseconds == 50_000)  // one step
+        enqueue(4, into: &state)  // arrivals meanwhile join the group, so it keeps waiting
+        guard case .wait(let rest) = state.takeWork(now: 1_260_000) else {
+            Issue.record("expected a second wait")
+            return
+        }
+        #expect(rest == 40_000)  // the window's remainder is less than a step
+        enqueue(1, into: &state)
+        #expect(isWrite(state.takeWork(now: 1_300_000), records: 7))  // the window is over
+    }
+
+    @Test func aGroupAsLargeAsTheLastOneGoesAtOnce() {
+        var state = state(window: 300)
+        enqueue(16, into: &state)
+        #expect(isWrite(state.takeWork(now: 1_000_000), records: 16))
+        enqueue(15, into: &state)
+        guard case .wait = state.takeWork(now: 1_100_000) else {
+            Issue.record("expected a wait")
+            return
+        }
+        enqueue(1, into: &state)  // the sixteenth writer is back: nobody else can come
+        #expect(isWrite(state.takeWork(now: 1_120_000), records: 16))
+    }
+
+    @Test func aStepThatBringsNoRecordEndsTheWindow() {
+        var state = state(window: 300)
+        enqueue(16, into: &state)
+        #expect(isWrite(state.takeWork(now: 1_000_000), records: 16))
+        enqueue(5, into: &state)
+        guard case .wait = state.takeWork(now: 1_100_000) else {
+            Issue.record("expected a wait")
+            return
+        }
+        // Nothing arrived during the step: every writer is waiting on this group, so it goes now.
+        #expect(isWrite(state.takeWork(now: 1_150_000), records: 5))
     }
 
     @Test func aLoneWriterIsNeverHeld() {

@@ -61,7 +61,9 @@ public final class WALWriter: Sendable {
         /// The commit window, in microseconds (`.fsync` mode; default 300, 0 turns it off): while writers
         /// are concurrent — the last group held at least ``WALWriter/commitWindowMinimumGroup`` records —
         /// the next group's write+sync starts no sooner than this after the last one's began; records
-        /// arriving meanwhile join it. A lone writer is never held (its groups hold one record).
+        /// arriving meanwhile join it. It is waited out in 50 µs steps and ends early when the group is as
+        /// large as the last one or a step brought no record (every writer is then waiting on the group).
+        /// A lone writer is never held (its groups hold one record).
         ///
         /// Why: each `fdatasync` costs CPU (on this machine's virtual disk about 50 µs of kernel time,
         /// plus a wake-up of the thread it preempts), and with the load generator on the same two cores
@@ -90,6 +92,9 @@ public final class WALWriter: Sendable {
     public static let defaultCommitWindowMicroseconds = 300
     /// Groups of at least this many records count as concurrent writers for the commit window.
     public static let commitWindowMinimumGroup = 2
+    /// The commit window is waited out in steps of this many nanoseconds; a step that brings no new record
+    /// ends it.
+    static let commitWindowStepNanos: UInt64 = 50_000
 
     /// The directory holding the segments.
     public let directory: FilePath
