@@ -1,6 +1,12 @@
 import BidlineCore
 import NIOCore
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Request choices: the core's seeded generator with a bounded draw.
 typealias FastRandom = SplitMix64
 
@@ -20,24 +26,30 @@ public final class BidAccounting {
     /// Accounts for a bid reply; returns true when it filled the listing.
     @discardableResult
     func account(listing: UInt32, reply: UnsafeRawBufferPointer) -> Bool {
-        guard let amount = Self.value(of: "amount=", in: reply), let cents = cents(amount) else { return false }
-        acceptedCents[listing, default: 0] += cents
+        guard let amount = Self.valueRange(of: "amount=", in: reply),
+            let money = Money.parse(UnsafeRawBufferPointer(rebasing: reply[amount]))
+        else { return false }
+        acceptedCents[listing, default: 0] += money.cents
         bidsAccepted += 1
-        if Self.value(of: "full=", in: reply) == "1" {
+        if let full = Self.valueRange(of: "full=", in: reply), full.count == 1, reply[full.lowerBound] == UInt8(ascii: "1") {
             fullSeen.insert(listing)
             return true
         }
         return false
     }
 
-    static func value(of key: String, in line: UnsafeRawBufferPointer) -> String? {
-        let keyBytes = Array(key.utf8)
+    /// The bytes of the value of `key` (e.g. `amount=`) in a reply line of space-separated `key=value`
+    /// fields, without copying (this runs once per reply in the load generator).
+    static func valueRange(of key: StaticString, in line: UnsafeRawBufferPointer) -> Range<Int>? {
+        let keyBytes = UnsafeRawBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
         var index = 0
         while index + keyBytes.count <= line.count {
-            if (index == 0 || line[index - 1] == 0x20) && line[index..<(index + keyBytes.count)].elementsEqual(keyBytes) {
+            if (index == 0 || line[index - 1] == 0x20)
+                && memcmp(line.baseAddress! + index, keyBytes.baseAddress!, keyBytes.count) == 0
+            {
                 var end = index + keyBytes.count
                 while end < line.count && line[end] != 0x20 { end += 1 }
-                return String(decoding: line[(index + keyBytes.count)..<end], as: UTF8.self)
+                return (index + keyBytes.count)..<end
             }
             index += 1
         }
@@ -61,9 +73,9 @@ public final class SteadyWorkload: Workload {
 
     public func nextRequest(connection: Int, into buffer: inout ByteBuffer) -> RequestTag {
         let listing = listings[random.below(listings.count)]
-        buffer.writeString("BID L")
-        buffer.writeString(String(listing))
-        buffer.writeString(" ")
+        buffer.writeStaticString("BID L")
+        buffer.writeDecimal(listing)
+        buffer.writeStaticString(" ")
         buffer.writeString(amounts[random.below(amounts.count)])
         buffer.writeString("\n")
         return RequestTag(listing: listing, kind: 1)
@@ -137,5 +149,22 @@ public final class MixedWorkload: Workload {
 
     public func completed(connection: Int, tag: RequestTag, reply: UnsafeRawBufferPointer, ok: Bool) {
         if ok && tag.kind == 1 { books.account(listing: tag.listing, reply: reply) }
+    }
+}
+
+extension ByteBuffer {
+    /// Writes `value` in decimal without building a `String`.
+    mutating func writeDecimal(_ value: UInt32) {
+        var digits: (UInt64, UInt64) = (0, 0)  // 16 bytes: enough for UInt32's 10 digits
+        withUnsafeMutableBytes(of: &digits) { bytes in
+            var rest = value
+            var index = bytes.count
+            repeat {
+                index -= 1
+                bytes[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+            writeBytes(UnsafeRawBufferPointer(rebasing: bytes[index...]))
+        }
     }
 }

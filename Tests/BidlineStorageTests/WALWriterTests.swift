@@ -218,3 +218,77 @@ import Testing
         }
     }
 }
+
+/// Independent appenders without tasks: `enqueue(payload:engineTimeMillis:)` assigns the sequence, and each
+/// appender appends its next record from the durability callback of the previous one.
+@Suite struct EventDrivenAppenderTests {
+    /// One appender's chain; touched only from its own callbacks (one record in flight at a time).
+    private final class Chain: @unchecked Sendable {
+        let writer: WALWriter
+        let identity: UInt8
+        var remaining: Int
+        var sequences: [UInt64] = []
+        let finished: @Sendable (Result<Void, StorageError>) -> Void
+
+        init(writer: WALWriter, identity: UInt8, count: Int, finished: @escaping @Sendable (Result<Void, StorageError>) -> Void) {
+            self.writer = writer
+            self.identity = identity
+            self.remaining = count
+            self.finished = finished
+        }
+
+        func next() {
+            guard remaining > 0 else { return finished(.success(())) }
+            remaining -= 1
+            let enqueued = [identity].withUnsafeBytes { payload in
+                Result { () throws(StorageError) in try writer.enqueue(payload: payload, engineTimeMillis: 1) }
+            }
+            let sequence: UInt64
+            switch enqueued {
+            case .success(let assigned): sequence = assigned
+            case .failure(let error): return finished(.failure(error))
+            }
+            sequences.append(sequence)
+            writer.whenDurable(through: sequence) { result in
+                switch result {
+                case .success: self.next()
+                case .failure(let error): self.finished(.failure(error))
+                }
+            }
+        }
+    }
+
+    @Test(arguments: [WALWriter.Durability.fsync, .none])
+    func eachAppenderChainsItsRecordsThroughCallbacks(durability: WALWriter.Durability) async throws {
+        try await withTemporaryDirectory { directory in
+            let writer = try WALWriter(directory: directory, nextSequence: 1, options: .init(durability: durability))
+            let (appenders, each) = (8, 50)
+            let outcomes = Mutex<[Result<Void, StorageError>]>([])
+            let chains = await withCheckedContinuation { (done: CheckedContinuation<[Chain], Never>) in
+                let chains = Mutex<[Chain]>([])
+                for identity in 0..<appenders {
+                    let chain = Chain(writer: writer, identity: UInt8(identity), count: each) { outcome in
+                        let all = outcomes.withLock { outcomes -> Bool in
+                            outcomes.append(outcome)
+                            return outcomes.count == appenders
+                        }
+                        if all { done.resume(returning: chains.withLock { $0 }) }
+                    }
+                    chains.withLock { $0.append(chain) }
+                }
+                for chain in chains.withLock({ $0 }) { chain.next() }
+            }
+            #expect(outcomes.withLock { $0.allSatisfy { (try? $0.get()) != nil } })
+            #expect(writer.durableSequence == UInt64(appenders * each))
+            try await writer.close()
+            let records = try WALReader(directory: directory).readAll().records
+            #expect(records.map(\.sequence) == Array(1...UInt64(appenders * each)))
+            for chain in chains {
+                #expect(chain.sequences.count == each)
+                #expect(chain.sequences == chain.sequences.sorted())
+                // The log holds this appender's payload at exactly the sequences it was given.
+                #expect(chain.sequences.allSatisfy { records[Int($0) - 1].payload == [chain.identity] })
+            }
+        }
+    }
+}

@@ -196,7 +196,7 @@ public final class WALWriter: Sendable {
     public func append(batch records: some Collection<WALRecord>) async throws {
         guard !records.isEmpty else { return }
         if !isAvailable { try await recover() }
-        _ = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<UInt64, any Error>) in
+        _ = try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<UInt64, any Error>) in
             let result = accept(records, assignSequences: false, waiter: continuation)
             finishAccept(result, continuation)
         }
@@ -214,7 +214,7 @@ public final class WALWriter: Sendable {
     public func append(payload: [UInt8], engineTimeMillis: Int64) async throws -> UInt64 {
         if !isAvailable { try await recover() }
         let record = WALRecord(sequence: 0, engineTimeMillis: engineTimeMillis, payload: payload)
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<UInt64, any Error>) in
+        return try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<UInt64, any Error>) in
             let result = accept(CollectionOfOne(record), assignSequences: true, waiter: continuation)
             finishAccept(result, continuation)
         }
@@ -256,24 +256,52 @@ public final class WALWriter: Sendable {
         if let error = result.error { throw error }
     }
 
+    /// Accepts one record at the next sequence, which it assigns and returns, without waiting: for
+    /// independent appenders that do not sequence themselves and wait with ``whenDurable(through:_:)``.
+    /// Same refusals as ``enqueue(_:)`` (except sequence gaps, which cannot happen).
+    @discardableResult
+    public func enqueue(payload: UnsafeRawBufferPointer, engineTimeMillis: Int64) throws(StorageError) -> UInt64 {
+        let result: (sequence: UInt64, error: StorageError?, startIO: Bool) = state.withLock { state in
+            if let refusal = state.refusal(additionalBytes: WALRecordFormat.headerSize + payload.count) {
+                return (0, refusal.error, refusal.startIO)
+            }
+            if payload.count > state.maxPayloadLength {
+                return (0, .payloadTooLarge(length: payload.count, limit: state.maxPayloadLength), false)
+            }
+            let sequence = state.nextSequence
+            state.encode(engineTimeMillis: engineTimeMillis, payload: payload)
+            return (sequence, nil, state.claimIO())
+        }
+        if result.startIO { startIO() }
+        if let error = result.error { throw error }
+        return result.sequence
+    }
+
     /// Returns once every record up to `sequence` is durable.
     ///
     /// Throws ``StorageError/unavailable(_:)`` if a write or sync fails first (the record is kept and
     /// retried, but its caller cannot rely on it), ``StorageError/closed`` after close, and
     /// ``StorageError/sequenceOutOfOrder(expected:got:)`` for a sequence not yet accepted.
     public func waitUntilDurable(through sequence: UInt64) async throws {
-        _ = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<UInt64, any Error>) in
-            whenDurable(through: sequence) { result in continuation.resume(with: result.mapError { $0 as any Error }) }
+        _ = try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<UInt64, any Error>) in
+            register(WALWriterState.Waiter(sequence: sequence, continuation: continuation))
         }
     }
 
     /// Calls `callback` once every record up to `sequence` is durable, or with the error that stops it (same
     /// errors as ``waitUntilDurable(through:)``). The callback runs on the log's I/O queue (or at once, on the
     /// caller's thread, when the answer is already known): keep it short, e.g. hand off to an event loop.
-    /// No task is created: this is the allocation-light path for a sequencer that releases replies in batches.
+    /// No task is created: this is the allocation-light path for a sequencer that releases replies in batches,
+    /// and for event-driven appenders (``enqueue(payload:engineTimeMillis:)`` then this).
     public func whenDurable(
         through sequence: UInt64, _ callback: @escaping @Sendable (Result<UInt64, StorageError>) -> Void
     ) {
+        register(WALWriterState.Waiter(sequence: sequence, notify: callback))
+    }
+
+    /// Registers `waiter`, or answers it at once when the outcome is already known.
+    private func register(_ waiter: WALWriterState.Waiter) {
+        let sequence = waiter.sequence
         let immediate: Result<UInt64, StorageError>? = state.withLock { state in
             if sequence <= state.durableSequence { return .success(sequence) }
             if sequence >= state.nextSequence {
@@ -283,11 +311,11 @@ public final class WALWriter: Sendable {
             case .closed: return .failure(.closed)
             case .unavailable(let failure): return .failure(.unavailable(failure))
             case .open:
-                state.addWaiter(.init(sequence: sequence, notify: callback))
+                state.addWaiter(waiter)
                 return nil
             }
         }
-        if let immediate { callback(immediate) }
+        if let immediate { waiter.notify(immediate) }
     }
 
     /// Makes the next record start a new segment (called after a snapshot, so that the segments wholly
@@ -351,7 +379,7 @@ public final class WALWriter: Sendable {
     /// Validates and encodes the records under the lock; registers the waiter for the last one.
     private func accept(
         _ records: some Collection<WALRecord>, assignSequences: Bool,
-        waiter: CheckedContinuation<UInt64, any Error>?
+        waiter: UnsafeContinuation<UInt64, any Error>?
     ) -> Acceptance {
         let bytes = records.reduce(0) { $0 + WALRecordFormat.headerSize + $1.payload.count }
         return state.withLock { state in
@@ -373,7 +401,7 @@ public final class WALWriter: Sendable {
         }
     }
 
-    private func finishAccept(_ result: Acceptance, _ continuation: CheckedContinuation<UInt64, any Error>) {
+    private func finishAccept(_ result: Acceptance, _ continuation: UnsafeContinuation<UInt64, any Error>) {
         if result.startIO { startIO() }
         if let error = result.error { continuation.resume(throwing: error) }
     }

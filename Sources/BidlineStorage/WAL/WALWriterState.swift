@@ -14,18 +14,34 @@ struct WALWriterState {
     }
 
     /// A caller waiting for its record to become durable: a suspended task or a callback.
+    ///
+    /// A task is held by its continuation directly (no closure to allocate per record); the continuation is
+    /// unsafe (not checked) because this is the per-record path of independent appenders: each waiter is
+    /// registered once and resumed exactly once, by `resumeAll` (success or failure) or at once.
     struct Waiter: Sendable {
-        var sequence: UInt64
-        var notify: @Sendable (Result<UInt64, StorageError>) -> Void
+        enum Target: Sendable {
+            case task(UnsafeContinuation<UInt64, any Error>)
+            case callback(@Sendable (Result<UInt64, StorageError>) -> Void)
+        }
 
-        init(sequence: UInt64, continuation: CheckedContinuation<UInt64, any Error>) {
+        var sequence: UInt64
+        var target: Target
+
+        init(sequence: UInt64, continuation: UnsafeContinuation<UInt64, any Error>) {
             self.sequence = sequence
-            self.notify = { result in continuation.resume(with: result.mapError { $0 as any Error }) }
+            self.target = .task(continuation)
         }
 
         init(sequence: UInt64, notify: @escaping @Sendable (Result<UInt64, StorageError>) -> Void) {
             self.sequence = sequence
-            self.notify = notify
+            self.target = .callback(notify)
+        }
+
+        func notify(_ result: Result<UInt64, StorageError>) {
+            switch target {
+            case .task(let continuation): continuation.resume(with: result.mapError { $0 as any Error })
+            case .callback(let callback): callback(result)
+            }
         }
     }
 
