@@ -4,6 +4,7 @@ import BidlineServer
 import BidlineStorage
 import Dispatch
 import Foundation
+import Synchronization
 import SystemPackage
 
 // Storage benchmarks (issue 4): durable appends through the group-commit writer, replay speed, and snapshots of a
@@ -233,6 +234,51 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // Event-driven appenders, the way the server's connections use the log: no task per appender; each appends
+    // its next record from the durability callback of its previous one (`enqueue(payload:engineTimeMillis:)` +
+    // `whenDurable`), so a commit wakes no task per record. Same records, same fsync mode as the task appenders.
+    for appenders in [16, 256] {
+        let total = appenders == 16 ? 200_000 : 2_000_000
+        Benchmark(
+            "WAL durable append, fsync, \(appenders) event-driven appenders × 64 B",
+            configuration: .init(
+                metrics: [
+                    .wallClock, .custom("durable appends/s", polarity: .prefersLarger, useScalingFactor: false),
+                    .custom("append latency µs", useScalingFactor: false),
+                    .custom("records per 100 fdatasyncs", polarity: .prefersLarger, useScalingFactor: false),
+                ],
+                timeUnits: .milliseconds, warmupIterations: 1, maxDuration: .seconds(30), maxIterations: 5)
+        ) { benchmark async in
+            let directory = scratchDirectory("callback-append")
+            defer { try? FileManager.default.removeItem(atPath: directory.string) }
+            let writer: WALWriter
+            do {
+                writer = try WALWriter(directory: directory, nextSequence: 1, options: .init(durability: .fsync))
+            } catch {
+                fatalError("\(error)")
+            }
+            benchmark.startMeasurement()
+            let started = nowNanos()
+            let chains = await CallbackAppender.run(writer: writer, appenders: appenders, each: total / appenders)
+            let elapsed = nowNanos() - started
+            benchmark.stopMeasurement()
+            let statistics = writer.statistics
+            try? await writer.close()
+            let latencies = chains.flatMap(\.latencies)
+            benchmark.measurement(
+                .custom("durable appends/s", polarity: .prefersLarger, useScalingFactor: false),
+                Int(Double(latencies.count) / (Double(elapsed) / 1e9)))
+            benchmark.measurement(
+                .custom("records per 100 fdatasyncs", polarity: .prefersLarger, useScalingFactor: false),
+                100 * statistics.recordsWritten / max(1, statistics.synchronizations))
+            let step = max(1, latencies.count / 20_000)
+            for index in stride(from: 0, to: latencies.count, by: step) {
+                benchmark.measurement(
+                    .custom("append latency µs", useScalingFactor: false), Int(latencies[index] / 1_000))
+            }
+        }
+    }
+
     // The engine host's pattern: one sequencer numbers and enqueues whole batches synchronously, each submitter then
     // awaits the durability of its batch only (one continuation per batch, not per record). 16 submitters × batches of
     // 64 records = up to 1,024 records in flight: the log's own capacity without a task wake-up per record.
@@ -429,5 +475,55 @@ let benchmarks: @Sendable () -> Void = {
             .custom("compressed MB", useScalingFactor: false), Int(Double(info.header.compressedLength) / 1e6))
         box.bigEngine = engine
         blackHole(restored.state.bids.count)
+    }
+}
+
+/// One event-driven appender: appends a 64-byte record, and from its durability callback the next one. Touched
+/// only by its own chain of callbacks (one record in flight at a time), hence unchecked.
+final class CallbackAppender: @unchecked Sendable {
+    let writer: WALWriter
+    var remaining: Int
+    var latencies: [UInt32] = []
+    var sentAt: UInt64 = 0
+    let payload = [UInt8](repeating: 0x5A, count: 64)
+    let done: @Sendable () -> Void
+
+    init(writer: WALWriter, count: Int, done: @escaping @Sendable () -> Void) {
+        self.writer = writer
+        self.remaining = count
+        self.done = done
+        latencies.reserveCapacity(count)
+    }
+
+    func next() {
+        guard remaining > 0 else { return done() }
+        remaining -= 1
+        sentAt = nowNanos()
+        let sequence: UInt64
+        do {
+            sequence = try payload.withUnsafeBytes { try writer.enqueue(payload: $0, engineTimeMillis: 0) }
+        } catch {
+            fatalError("append failed: \(error)")
+        }
+        writer.whenDurable(through: sequence) { result in
+            if case .failure(let error) = result { fatalError("append failed: \(error)") }
+            self.latencies.append(UInt32(min(nowNanos() &- self.sentAt, UInt64(UInt32.max))))
+            self.next()
+        }
+    }
+
+    /// Runs `appenders` chains of `each` records and returns them once all are durable.
+    static func run(writer: WALWriter, appenders: Int, each: Int) async -> [CallbackAppender] {
+        await withCheckedContinuation { (finished: CheckedContinuation<[CallbackAppender], Never>) in
+            let remaining = Mutex(appenders)
+            let all = Mutex<[CallbackAppender]>([])
+            let chains = (0..<appenders).map { _ in
+                CallbackAppender(writer: writer, count: each) {
+                    if remaining.withLock({ $0 -= 1; return $0 == 0 }) { finished.resume(returning: all.withLock { $0 }) }
+                }
+            }
+            all.withLock { $0 = chains }
+            for chain in chains { chain.next() }
+        }
     }
 }
