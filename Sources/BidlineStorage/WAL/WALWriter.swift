@@ -62,7 +62,7 @@ public final class WALWriter: Sendable {
         /// are concurrent — the last group held at least ``WALWriter/commitWindowMinimumGroup`` records —
         /// the next group's write+sync starts no sooner than this after the last one's began; records
         /// arriving meanwhile join it. It is waited out in 50 µs steps and ends early when the group is as
-        /// large as the last one or a step brought no record (every writer is then waiting on the group).
+        /// large as the largest recent one or a step brought no record (every writer is then waiting on it).
         /// A lone writer is never held (its groups hold one record).
         ///
         /// Why: each `fdatasync` costs CPU (on this machine's virtual disk about 50 µs of kernel time,

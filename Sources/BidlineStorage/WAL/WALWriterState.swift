@@ -95,6 +95,8 @@ struct WALWriterState {
     /// When the last group's write began, and how many records it held.
     var lastGroupStartNanos: UInt64 = 0
     var lastGroupRecords = 0
+    /// The largest recent group, decaying by 1/16 per group: how many writers there are, about.
+    var peakGroupRecords = 0
     /// Records pending when the commit window last made the group wait (nil: it has not waited yet).
     var pendingAtLastWait: Int?
 
@@ -249,13 +251,13 @@ struct WALWriterState {
             if !pending.isEmpty {
                 // Commit window: while writers are concurrent (the last group held several records), the
                 // next group starts no sooner than the window after the last one, so that it gathers more.
-                // It waits in steps and ends early once the group is as large as the last one (with writers
-                // that each wait for their record, all are back) or a step brought no record (all writers are
-                // waiting on this group): holding it longer would gain nothing.
+                // It waits in steps and ends early once the group is as large as the largest recent one (with
+                // writers that each wait for their record, all are back) or a step brought no record (all
+                // writers are waiting on this group): holding it longer would gain nothing.
                 let elapsed = now &- lastGroupStartNanos
                 let count = pending.recordCount
                 if commitWindowNanos > 0 && lastGroupRecords >= WALWriter.commitWindowMinimumGroup
-                    && !closeRequested && elapsed < commitWindowNanos && count < lastGroupRecords && pendingAtLastWait != count
+                    && !closeRequested && elapsed < commitWindowNanos && count < peakGroupRecords && pendingAtLastWait != count
                 {
                     pendingAtLastWait = count
                     return .wait(nanoseconds: min(commitWindowNanos - elapsed, WALWriter.commitWindowStepNanos))
@@ -263,6 +265,7 @@ struct WALWriterState {
                 pendingAtLastWait = nil
                 lastGroupStartNanos = now
                 lastGroupRecords = count
+                peakGroupRecords = max(count, peakGroupRecords - peakGroupRecords / 16)
                 var group = spare ?? WALGroup()
                 spare = nil
                 group.removeAll()
