@@ -46,6 +46,8 @@ public actor EngineHost {
     let wal: WALWriter
     var nextSequence: UInt64
     var lastTimeMillis: Int64
+    /// The wall clock read once at the start of the batch being run (system clock only), else `nil`.
+    var batchClockMillis: Int64?
     var recordsSinceSnapshot = 0
     var snapshotInFlight = false
     var lastSnapshot: (path: String, sequence: UInt64)? = nil
@@ -118,11 +120,18 @@ public actor EngineHost {
         return outcome
     }
 
-    static func wallClockMillis() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+    /// Milliseconds since the Unix epoch, from `CLOCK_REALTIME` (integer arithmetic only).
+    static func wallClockMillis() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
 
     /// The engine time for the next command: the wall clock (never backwards) or the manual clock.
     func stampTime() -> Int64 {
-        if configuration.clock == .system { lastTimeMillis = max(lastTimeMillis, Self.wallClockMillis()) }
+        if configuration.clock == .system {
+            lastTimeMillis = max(lastTimeMillis, batchClockMillis ?? Self.wallClockMillis())
+        }
         return lastTimeMillis
     }
 
@@ -169,6 +178,9 @@ public actor EngineHost {
     public func run(_ items: [BatchItem], session: Session) -> BatchResult {
         var session = session
         replies.reset()
+        // One clock read per batch: its commands are stamped with the same millisecond (system clock).
+        batchClockMillis = configuration.clock == .system ? Self.wallClockMillis() : nil
+        defer { batchClockMillis = nil }
         var writeRanges: [Range<Int>] = []
         for item in items {
             switch item {
