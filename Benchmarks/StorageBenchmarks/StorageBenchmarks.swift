@@ -234,6 +234,46 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // The log-append hot path as the engine host calls it: `enqueue(sequence:engineTimeMillis:payload:)` with a
+    // borrowed payload, synchronously, under the writer's lock, into the reused group buffer; the I/O queue writes
+    // behind (`.none`: no sync, so the figure is the append path, not the disk). Gated on mallocs: the
+    // committed baseline (`.benchmarkBaselines/StorageBenchmarks/main`) fails `baseline check` if appending
+    // starts to allocate per record.
+    Benchmark(
+        "WAL enqueue, sequencer path, 1 M records × 64 B",
+        configuration: .init(
+            metrics: [.wallClock, .mallocCountTotal], timeUnits: .milliseconds, maxDuration: .seconds(20),
+            maxIterations: 5, thresholds: [.mallocCountTotal: .init(absolute: [.p90: 2_000])])
+    ) { benchmark async in
+        let directory = scratchDirectory("enqueue")
+        defer { try? FileManager.default.removeItem(atPath: directory.string) }
+        let writer: WALWriter
+        do {
+            writer = try WALWriter(directory: directory, nextSequence: 1, options: .init(durability: .none))
+        } catch {
+            fatalError("\(error)")
+        }
+        let payload = [UInt8](repeating: 0x5A, count: 64)
+        let count = 1_000_000
+        benchmark.startMeasurement()
+        payload.withUnsafeBytes { bytes in
+            for sequence in 1...UInt64(count) {
+                do {
+                    try writer.enqueue(sequence: sequence, engineTimeMillis: 1, payload: bytes)
+                } catch StorageError.pendingLimitExceeded {
+                    // The disk is behind by the pending limit (64 MiB): wait for it, then append again.
+                    while writer.durableSequence + 1 < sequence { usleep(100) }
+                    try! writer.enqueue(sequence: sequence, engineTimeMillis: 1, payload: bytes)
+                } catch {
+                    fatalError("\(error)")
+                }
+            }
+        }
+        benchmark.stopMeasurement()
+        try? await writer.waitUntilDurable(through: UInt64(count))
+        try? await writer.close()
+    }
+
     // Event-driven appenders, the way the server's connections use the log: no task per appender; each appends
     // its next record from the durability callback of its previous one (`enqueue(payload:engineTimeMillis:)` +
     // `whenDurable`), so a commit wakes no task per record. Same records, same fsync mode as the task appenders.
