@@ -45,6 +45,9 @@ extension SnapshotTool {
 
         func run() throws {
             let data = try openDataDirectory(directory)
+            // Offline only: a live server holds the directory's lock (its log would move under us).
+            let lock = try DataDirectoryLock(data)
+            defer { lock.release() }
             let logEnd = try lastLogSequence(in: data.wal)
             var bar = ProgressBar(label: "replay", total: logEnd ?? 0)
             let recovered: RecoveredEngine

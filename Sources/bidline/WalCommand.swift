@@ -568,6 +568,8 @@ extension Wal {
 
         func run() async throws {
             let data = DataDirectory(FilePath(directory))
+            let lock = try DataDirectoryLock(data)
+            defer { lock.release() }
             try FileManager.default.createDirectory(atPath: data.wal.string, withIntermediateDirectories: true)
             let report = try WALReader(directory: data.wal).forEachRecord { _ in }
             if let truncation = report.truncation { Terminal.error("append-test: \(truncation)") }

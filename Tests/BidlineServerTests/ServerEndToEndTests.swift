@@ -107,4 +107,18 @@ import Testing
         #expect(try await second.connect(admin: true).call("RECONCILE").hasPrefix("OK balanced=1"))
         await second.stop()
     }
+
+    @Test func aSecondServerOnTheSameDataDirectoryIsRefusedUntilTheFirstStops() async throws {
+        let first = try await TestServer.start()
+        defer { first.removeData() }
+        await #expect(throws: DataDirectoryLock.InUse.self) {
+            _ = try await EngineHost(configuration: HostConfiguration(dataDirectory: first.directory))
+        }
+        // The refused start changed nothing: the first server still answers, and its log is intact.
+        #expect(try await first.connect(admin: true).call("RECONCILE").hasPrefix("OK balanced=1"))
+        await first.stop()
+        let second = try await TestServer.start(directory: first.directory)
+        #expect(try await second.connect(admin: true).call("PING").hasPrefix("OK"))
+        await second.stop()
+    }
 }

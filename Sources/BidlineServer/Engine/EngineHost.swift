@@ -65,6 +65,8 @@ public actor EngineHost {
     /// True while a log callback is registered: at most one at a time, so a group commit costs one cross-thread
     /// wake-up however many batches (connections) it made durable.
     var callbackOutstanding = false
+    /// Held from start-up to ``shutdown()``: no other server or writing tool opens the directory meanwhile.
+    let lock: DataDirectoryLock
 
     /// Recovers the engine from the data directory, opens the log, and creates the first admin at first start.
     public init(
@@ -75,7 +77,7 @@ public actor EngineHost {
         self.configuration = configuration
         self.directory = DataDirectory(configuration.dataDirectory)
         self.logger = logger
-        try FileManager.default.createDirectory(atPath: directory.root.string, withIntermediateDirectories: true)
+        lock = try DataDirectoryLock(directory)
         _ = try? SnapshotFile.removeTemporaryFiles(in: directory.snapshots)
         let recovered = try Recovery.recover(directory, truncateCorruption: configuration.truncateCorruption)
         engine = recovered.engine
@@ -383,6 +385,7 @@ public actor EngineHost {
             logger.error("shutdown snapshot failed", metadata: ["error": "\(error)"])
         }
         try? await wal.close()
+        lock.release()
     }
 
     // MARK: Inspection (tests, tools)
