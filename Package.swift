@@ -32,9 +32,10 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .target(name: "CCRC32C"),
         .target(
             name: "BidlineStorage",
-            dependencies: ["CZstd", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: ["CZstd", "CCRC32C", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strictSwift6
         ),
         .testTarget(

@@ -1,3 +1,5 @@
+import CCRC32C
+
 /// A running CRC-32C (Castagnoli) checksum, the one iSCSI, ext4 and LevelDB use.
 ///
 /// Reflected polynomial `0x82F63B78`, initial value and final XOR `0xFFFFFFFF`, so
@@ -43,8 +45,18 @@ public struct CRC32C: Sendable, Hashable {
     }
 
     /// Runs the register over `bytes`: 8 bytes per step through the slicing tables, then byte by byte.
+    /// Whether the CPU's `crc32` instruction is used (SSE 4.2 on x86-64), else the tables below.
+    static let usesHardware = bidline_crc32c_hardware_available() != 0
+
     @inline(__always)
     static func advance(_ start: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return start }
+        if usesHardware { return bidline_crc32c_hardware(start, base, bytes.count) }
+        return softwareAdvance(start, bytes)
+    }
+
+    /// The table-driven version (slicing by 8): the fallback, and the reference the hardware one is tested against.
+    static func softwareAdvance(_ start: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return start }
         let count = bytes.count
         return crc32cTables.withUnsafeBufferPointer { table in
