@@ -114,6 +114,37 @@ import Testing
         }
     }
 
+    /// A segment still open (as on a running server, or after kill -9) ends in preallocated zeros: verify passes,
+    /// says what the zeros are, and changes nothing; inspect shows every record.
+    @Test func verifyAndInspectReadAnOpenPreallocatedSegment() async throws {
+        var scenario = Scenario(seed: Self.seed)
+        scenario.run(steps: 120)
+        try await withTemporaryDirectory { root in
+            let data = DataDirectory(root)
+            let writer = try WALWriter(
+                directory: data.wal, nextSequence: 1, options: .init(durability: .fsync, segmentSizeLimit: 1 << 20))
+            let records = scenario.journal.enumerated().map { index, entry in
+                WALRecord(sequence: UInt64(index + 1), engineTimeMillis: entry.atMillis, payload: entry.command.encoded)
+            }
+            try await writer.append(batch: records)
+            let segment = data.wal.appending(WALSegment.fileName(firstSequence: 1))
+            let sizeBefore = try FileManager.default.attributesOfItem(atPath: segment.string)[.size] as? Int
+            #expect(sizeBefore == 1 << 20)
+
+            let verify = try runBidline(["wal", "verify", root.string])
+            #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+            #expect(verify.stdout.contains("result: OK"))
+            #expect(verify.stdout.contains("preallocated zeros, not yet used"))
+            #expect(!verify.stdout.contains("torn"))
+            let inspect = try runBidline(["wal", "inspect", root.string])
+            #expect(inspect.status == 0)
+            #expect(inspect.lines.count == 120)
+            // Read-only tools leave the open segment as it is.
+            #expect(try FileManager.default.attributesOfItem(atPath: segment.string)[.size] as? Int == sizeBefore)
+            try await writer.close()
+        }
+    }
+
     @Test func verifyNamesTheFileAndOffsetOfAFlippedBit() async throws {
         try await withData(snapshotsAt: [], segmentBytes: 4_096) { data, _ in
             let segments = try WALSegment.list(in: data.wal)
