@@ -53,6 +53,8 @@ public actor EngineHost {
     var lastSnapshot: (path: String, sequence: UInt64)? = nil
     var payload = BinaryWriter(capacity: 256)
     var replies = ReplyWriter(capacity: 1 << 16)
+    /// Allocates the buffers a batch's replies are written from.
+    let allocator = ByteBufferAllocator()
     var pendingEvents: [Event] = []
     public let hub = SubscriberHub()
     public let metrics = ServerMetrics()
@@ -157,7 +159,9 @@ public actor EngineHost {
         lastTimeMillis = max(lastTimeMillis, at)
         let outcome = engine.apply(command, at: at)
         if !engine.events.isEmpty {
-            pendingEvents.append(contentsOf: engine.events)
+            // Events go to subscribers once durable; with nobody subscribed (the common case under load) they
+            // are dropped here. A subscription starts with the commands applied after it is in place.
+            if hub.hasSubscribers { pendingEvents.append(contentsOf: engine.events) }
             engine.events.removeAll(keepingCapacity: true)
         }
         return outcome
@@ -169,7 +173,8 @@ public actor EngineHost {
     /// be durable before the replies are released, and where its write replies are (rewritten to
     /// `ERR UNAVAILABLE` if the log fails).
     public struct BatchResult: Sendable {
-        public var replies: [UInt8]
+        /// The replies, copied once out of the host's reused reply buffer into the buffer that is written.
+        public var replies: ByteBuffer
         public var session: Session
         public var durableThrough: UInt64
         public var writeRanges: [Range<Int>]
@@ -194,13 +199,17 @@ public actor EngineHost {
             }
         }
         publishPendingEventsWhenDurable()
-        return BatchResult(replies: replies.bytes, session: session, durableThrough: nextSequence - 1, writeRanges: writeRanges)
+        // One copy into a fresh NIO buffer (the one the socket write takes); `replies.bytes` stays uniquely owned,
+        // so the next batch reuses its capacity instead of reallocating.
+        var output = allocator.buffer(capacity: replies.bytes.count)
+        output.writeBytes(replies.bytes)
+        return BatchResult(replies: output, session: session, durableThrough: nextSequence - 1, writeRanges: writeRanges)
     }
 
     /// Calls `then` with the batch's replies once everything it wrote or could have observed is durable (at
     /// once when it already is); on a log failure its write replies become `ERR UNAVAILABLE`. `then` runs on
     /// the engine's loop.
-    public func release(_ batch: BatchResult, then: @escaping (_ replies: [UInt8]) -> Void) {
+    public func release(_ batch: BatchResult, then: @escaping (_ replies: ByteBuffer) -> Void) {
         if batch.durableThrough <= wal.durableSequence {
             then(batch.replies)
             maybeSnapshot()
@@ -212,7 +221,9 @@ public actor EngineHost {
             case .success: then(batch.replies)
             case .failure(let error):
                 metrics.storageFailures.increment()
-                then(Self.rewriteWrites(batch.replies, ranges: batch.writeRanges, error: error))
+                let rewritten = Self.rewriteWrites(
+                    Array(batch.replies.readableBytesView), ranges: batch.writeRanges, error: error)
+                then(ByteBuffer(bytes: rewritten))
             }
         }))
         registerLogCallback()
@@ -289,7 +300,7 @@ public actor EngineHost {
             let result = run(chunk, session: session)
             session = result.session
             ranges += result.writeRanges.map { ($0.lowerBound + output.count)..<($0.upperBound + output.count) }
-            output += result.replies
+            output += result.replies.readableBytesView
             chunk.removeAll()
         }
         for item in items {

@@ -2,6 +2,7 @@ import BidlineCore
 import BidlineProtocol
 import NIOConcurrencyHelpers
 import NIOCore
+import Synchronization
 
 /// Push subscriptions (`SUBSCRIBE loans account`): formats each event once and writes it to the subscribed
 /// connections. A subscriber whose outbound buffer is full (it stopped reading) is disconnected, so one slow
@@ -15,6 +16,11 @@ public final class SubscriberHub: Sendable {
     }
 
     let subscribers = NIOLockedValueBox<[ObjectIdentifier: Subscriber]>([:])
+    /// The number of subscribers, readable without the lock (the engine host checks it per command).
+    private let subscriberCount = Atomic<Int>(0)
+
+    /// Whether anyone is subscribed now; events applied while nobody is are not kept for publication.
+    var hasSubscribers: Bool { subscriberCount.load(ordering: .relaxed) > 0 }
 
     public init() {}
 
@@ -23,11 +29,17 @@ public final class SubscriberHub: Sendable {
     func add(_ channel: any Channel, session: Session) {
         guard let user = session.user else { return }
         let subscriber = Subscriber(channel: channel, user: user, admin: session.isAdmin, topics: session.topics)
-        subscribers.withLockedValue { $0[ObjectIdentifier(channel)] = subscriber }
+        subscribers.withLockedValue {
+            $0[ObjectIdentifier(channel)] = subscriber
+            subscriberCount.store($0.count, ordering: .relaxed)
+        }
     }
 
     func remove(_ channel: any Channel) {
-        _ = subscribers.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+        subscribers.withLockedValue {
+            $0.removeValue(forKey: ObjectIdentifier(channel))
+            subscriberCount.store($0.count, ordering: .relaxed)
+        }
     }
 
     /// Sends `events` to whoever subscribed to them. Called by the engine host after the events are durable.

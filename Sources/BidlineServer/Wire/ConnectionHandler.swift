@@ -135,7 +135,8 @@ final class ConnectionHandler: ChannelInboundHandler {
                 let (replies, newSession) = await host.process(items, session: session)
                 eventLoop.execute {
                     let (handler, context) = loopBound.value
-                    handler.finish(context: context, replies: replies, session: newSession, quitting: quitting)
+                    handler.finish(
+                        context: context, replies: ByteBuffer(bytes: replies), session: newSession, quitting: quitting)
                 }
             }
             return
@@ -153,12 +154,12 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    func finish(context: ChannelHandlerContext, replies: [UInt8], session newSession: Session, quitting: Bool) {
+    func finish(context: ChannelHandlerContext, replies: ByteBuffer, session newSession: Session, quitting: Bool) {
         inFlight = false
         let becameSubscriber = session.topics.isEmpty && !newSession.topics.isEmpty
         session = newSession
         guard context.channel.isActive else { return }
-        context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: replies)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(replies), promise: nil)
         if becameSubscriber { hub.add(context.channel, session: session) }
         if sessionChanging && !pending.contains(where: Self.changesSession) {
             // The session change is done: parse what was read after it, with the new session.
