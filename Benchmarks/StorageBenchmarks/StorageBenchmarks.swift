@@ -187,64 +187,32 @@ let benchmarks: @Sendable () -> Void = {
     for appenders in [1, 16, 256] {
         // Enough records for a few hundred group commits at each concurrency.
         let total = appenders == 1 ? 10_000 : appenders == 16 ? 100_000 : 1_000_000
-        Benchmark(
-            "WAL durable append, fsync, \(appenders) appenders × 64 B",
-            configuration: .init(
-                metrics: [
-                    .wallClock, .custom("durable appends/s", polarity: .prefersLarger, useScalingFactor: false),
-                    .custom("append latency µs", useScalingFactor: false),
-                    .custom("records per 100 fdatasyncs", polarity: .prefersLarger, useScalingFactor: false),
-                ],
-                timeUnits: .milliseconds, warmupIterations: 1, maxDuration: .seconds(30), maxIterations: 5)
-        ) { benchmark async in
-            let directory = scratchDirectory("append")
-            defer { try? FileManager.default.removeItem(atPath: directory.string) }
-            let writer: WALWriter
-            do {
-                writer = try WALWriter(directory: directory, nextSequence: 1, options: .init(durability: .fsync))
-            } catch {
-                fatalError("\(error)")
-            }
+        Benchmark("WAL durable append, fsync, \(appenders) appenders × 64 B", configuration: appendConfiguration) {
+            benchmark async in
             let payload = [UInt8](repeating: 0x5A, count: 64)
             let perAppender = total / appenders
-            benchmark.startMeasurement()
-            let started = nowNanos()
-            let latencies = await withTaskGroup(of: [UInt32].self) { group in
-                for _ in 0..<appenders {
-                    group.addTask {
-                        var latencies: [UInt32] = []
-                        latencies.reserveCapacity(perAppender)
-                        for i in 0..<perAppender {
-                            let before = nowNanos()
-                            do {
-                                _ = try await writer.append(payload: payload, engineTimeMillis: Int64(i))
-                            } catch {
-                                fatalError("append failed: \(error)")
+            await measureAppends(benchmark, label: "append") { writer in
+                await withTaskGroup(of: [UInt32].self) { group in
+                    for _ in 0..<appenders {
+                        group.addTask {
+                            var latencies: [UInt32] = []
+                            latencies.reserveCapacity(perAppender)
+                            for i in 0..<perAppender {
+                                let before = nowNanos()
+                                do {
+                                    _ = try await writer.append(payload: payload, engineTimeMillis: Int64(i))
+                                } catch {
+                                    fatalError("append failed: \(error)")
+                                }
+                                latencies.append(UInt32(min(nowNanos() &- before, UInt64(UInt32.max))))
                             }
-                            latencies.append(UInt32(min(nowNanos() &- before, UInt64(UInt32.max))))
+                            return latencies
                         }
-                        return latencies
                     }
+                    var all: [UInt32] = []
+                    for await part in group { all += part }
+                    return all
                 }
-                var all: [UInt32] = []
-                for await part in group { all += part }
-                return all
-            }
-            let elapsed = nowNanos() - started
-            benchmark.stopMeasurement()
-            let statistics = writer.statistics
-            try? await writer.close()
-            benchmark.measurement(
-                .custom("durable appends/s", polarity: .prefersLarger, useScalingFactor: false),
-                Int(Double(latencies.count) / (Double(elapsed) / 1e9)))
-            benchmark.measurement(
-                .custom("records per 100 fdatasyncs", polarity: .prefersLarger, useScalingFactor: false),
-                100 * statistics.recordsWritten / max(1, statistics.synchronizations))
-            // Every latency would make 1,000,000 samples; 20,000 evenly spaced ones give the same percentiles.
-            let step = max(1, latencies.count / 20_000)
-            for index in stride(from: 0, to: latencies.count, by: step) {
-                benchmark.measurement(
-                    .custom("append latency µs", useScalingFactor: false), Int(latencies[index] / 1_000))
             }
         }
     }
@@ -295,41 +263,11 @@ let benchmarks: @Sendable () -> Void = {
     for appenders in [16, 256] {
         let total = appenders == 16 ? 200_000 : 2_000_000
         Benchmark(
-            "WAL durable append, fsync, \(appenders) event-driven appenders × 64 B",
-            configuration: .init(
-                metrics: [
-                    .wallClock, .custom("durable appends/s", polarity: .prefersLarger, useScalingFactor: false),
-                    .custom("append latency µs", useScalingFactor: false),
-                    .custom("records per 100 fdatasyncs", polarity: .prefersLarger, useScalingFactor: false),
-                ],
-                timeUnits: .milliseconds, warmupIterations: 1, maxDuration: .seconds(30), maxIterations: 5)
+            "WAL durable append, fsync, \(appenders) event-driven appenders × 64 B", configuration: appendConfiguration
         ) { benchmark async in
-            let directory = scratchDirectory("callback-append")
-            defer { try? FileManager.default.removeItem(atPath: directory.string) }
-            let writer: WALWriter
-            do {
-                writer = try WALWriter(directory: directory, nextSequence: 1, options: .init(durability: .fsync))
-            } catch {
-                fatalError("\(error)")
-            }
-            benchmark.startMeasurement()
-            let started = nowNanos()
-            let chains = await CallbackAppender.run(writer: writer, appenders: appenders, each: total / appenders)
-            let elapsed = nowNanos() - started
-            benchmark.stopMeasurement()
-            let statistics = writer.statistics
-            try? await writer.close()
-            let latencies = chains.flatMap(\.latencies)
-            benchmark.measurement(
-                .custom("durable appends/s", polarity: .prefersLarger, useScalingFactor: false),
-                Int(Double(latencies.count) / (Double(elapsed) / 1e9)))
-            benchmark.measurement(
-                .custom("records per 100 fdatasyncs", polarity: .prefersLarger, useScalingFactor: false),
-                100 * statistics.recordsWritten / max(1, statistics.synchronizations))
-            let step = max(1, latencies.count / 20_000)
-            for index in stride(from: 0, to: latencies.count, by: step) {
-                benchmark.measurement(
-                    .custom("append latency µs", useScalingFactor: false), Int(latencies[index] / 1_000))
+            await measureAppends(benchmark, label: "callback-append") { writer in
+                await CallbackAppender.run(writer: writer, appenders: appenders, each: total / appenders)
+                    .flatMap(\.latencies)
             }
         }
     }
@@ -602,5 +540,49 @@ final class CallbackAppender: @unchecked Sendable {
             all.withLock { $0 = chains }
             for chain in chains { chain.next() }
         }
+    }
+}
+
+/// The metrics of the durable-append benchmarks.
+var appendConfiguration: Benchmark.Configuration {
+    Benchmark.Configuration(
+        metrics: [
+            .wallClock, .custom("durable appends/s", polarity: .prefersLarger, useScalingFactor: false),
+            .custom("append latency µs", useScalingFactor: false),
+            .custom("records per 100 fdatasyncs", polarity: .prefersLarger, useScalingFactor: false),
+        ],
+        timeUnits: .milliseconds, warmupIterations: 1, maxDuration: .seconds(30), maxIterations: 5)
+}
+
+/// Opens a writer (fsync mode) in a scratch directory, measures `appendAll` (which returns every append's
+/// latency in nanoseconds), and reports appends/s, records per fdatasync and the latency distribution.
+func measureAppends(
+    _ benchmark: Benchmark, label: String, _ appendAll: (WALWriter) async -> [UInt32]
+) async {
+    let directory = scratchDirectory(label)
+    defer { try? FileManager.default.removeItem(atPath: directory.string) }
+    let writer: WALWriter
+    do {
+        writer = try WALWriter(directory: directory, nextSequence: 1, options: .init(durability: .fsync))
+    } catch {
+        fatalError("\(error)")
+    }
+    benchmark.startMeasurement()
+    let started = nowNanos()
+    let latencies = await appendAll(writer)
+    let elapsed = nowNanos() - started
+    benchmark.stopMeasurement()
+    let statistics = writer.statistics
+    try? await writer.close()
+    benchmark.measurement(
+        .custom("durable appends/s", polarity: .prefersLarger, useScalingFactor: false),
+        Int(Double(latencies.count) / (Double(elapsed) / 1e9)))
+    benchmark.measurement(
+        .custom("records per 100 fdatasyncs", polarity: .prefersLarger, useScalingFactor: false),
+        100 * statistics.recordsWritten / max(1, statistics.synchronizations))
+    // Every latency would make up to 2,000,000 samples; 20,000 evenly spaced ones give the same percentiles.
+    let step = max(1, latencies.count / 20_000)
+    for index in stride(from: 0, to: latencies.count, by: step) {
+        benchmark.measurement(.custom("append latency µs", useScalingFactor: false), Int(latencies[index] / 1_000))
     }
 }
