@@ -145,31 +145,33 @@ func replayDirectory() async throws -> (FilePath, Int) {
     return (root, commands.count)
 }
 
+/// An engine with `investors` funded investors, `listings` open listings and `bids` random bids, built with
+/// `Engine.apply`.
+func builtEngine(investors: Int, listings: Int, bids: Int, seed: UInt64) -> Engine {
+    var engine = Engine()
+    apply(
+        warmCommands(investors: investors, listings: listings, listingYuan: 10_000, depositYuan: 1_000), to: &engine,
+        from: 1_700_000_000_000)
+    apply(
+        randomBids(count: bids, investors: investors, listings: listings, seed: seed), to: &engine,
+        from: 1_700_100_000_000)
+    precondition(engine.state.bids.count == bids)
+    return engine
+}
+
 /// 100,000 users, 10,000 listings, 500,000 bids, built once per benchmark process.
 func smallSnapshotEngine() -> Engine {
     if let engine = box.smallEngine { return engine }
-    var engine = Engine()
-    apply(
-        warmCommands(investors: 99_000, listings: 10_000, listingYuan: 10_000, depositYuan: 1_000), to: &engine,
-        from: 1_700_000_000_000)
-    apply(
-        randomBids(count: 500_000, investors: 99_000, listings: 10_000, seed: 11), to: &engine,
-        from: 1_700_100_000_000)
+    let engine = builtEngine(investors: 99_000, listings: 10_000, bids: 500_000, seed: 11)
     box.smallEngine = engine
     return engine
 }
 
-/// 1,000,000 users, 100,000 listings, 5,000,000 bids, built with `Engine.apply` (about 7.2 M commands).
+/// 1,000,000 users, 100,000 listings, 5,000,000 bids (about 7.2 M commands), built once per benchmark process.
 func bigEngine() -> Engine {
     if let engine = box.bigEngine { return engine }
-    var engine = Engine()
-    apply(
-        warmCommands(investors: 999_000, listings: 100_000, listingYuan: 10_000, depositYuan: 1_000), to: &engine,
-        from: 1_700_000_000_000)
-    apply(
-        randomBids(count: 5_000_000, investors: 999_000, listings: 100_000, seed: 7), to: &engine,
-        from: 1_700_100_000_000)
-    precondition(engine.state.users.count >= 1_000_000 && engine.state.bids.count == 5_000_000)
+    let engine = builtEngine(investors: 999_000, listings: 100_000, bids: 5_000_000, seed: 7)
+    precondition(engine.state.users.count >= 1_000_000)
     box.bigEngine = engine
     return engine
 }

@@ -14,6 +14,24 @@ import Testing
         try #require(try FileOps.fileSize(path))
     }
 
+    /// Records 1…4 in a preallocated 4 KiB segment that stays open (as after a crash); `damage` edits its bytes,
+    /// then `check` reads the directory. The writer is kept alive until `check` is done.
+    private func withDamagedOpenSegment(
+        _ damage: (inout [UInt8]) -> Void, check: (FilePath, FilePath) throws -> Void
+    ) async throws {
+        try await withTemporaryDirectory { directory in
+            let options = WALWriter.Options(durability: .fsync, segmentSizeLimit: 4096)
+            let writer = try WALWriter(directory: directory, nextSequence: 1, options: options)
+            try await writer.append(batch: (1...4).map(record))
+            let segment = directory.appending(WALSegment.fileName(firstSequence: 1))
+            var bytes = try fileBytes(segment)
+            damage(&bytes)
+            try writeFile(segment, bytes)
+            try check(directory, segment)
+            withExtendedLifetime(writer) {}
+        }
+    }
+
     @Test func segmentsAreZeroFilledAheadAndCutToTheirDataWhenFinished() async throws {
         try await withTemporaryDirectory { directory in
             // 56-byte records: 4 fill a 256-byte segment after its 32-byte header.
@@ -74,37 +92,25 @@ import Testing
     }
 
     @Test func aTornRecordBeforeTheZeroTailIsATornTail() async throws {
-        try await withTemporaryDirectory { directory in
-            let options = WALWriter.Options(durability: .fsync, segmentSizeLimit: 4096)
-            let writer = try WALWriter(directory: directory, nextSequence: 1, options: options)
-            try await writer.append(batch: (1...4).map(record))
-            let segment = directory.appending(WALSegment.fileName(firstSequence: 1))
-            // The fourth record's last 10 bytes never reached the disk: they read as zeros.
-            var bytes = try fileBytes(segment)
+        // The fourth record's last 10 bytes never reached the disk: they read as zeros.
+        try await withDamagedOpenSegment { bytes in
             let fourthEnd = 32 + 4 * 56
             for index in (fourthEnd - 10)..<fourthEnd { bytes[index] = 0 }
-            try writeFile(segment, bytes)
+        } check: { directory, segment in
             let (records, report) = try WALReader(directory: directory).readAll()
             #expect(records == (1...3).map(record))
             let truncation = try #require(report.truncation)
             #expect(truncation.kind == .tornTail)
             #expect(truncation.offset == Int64(32 + 3 * 56))
             #expect(try fileLength(segment) == Int64(32 + 3 * 56))
-            withExtendedLifetime(writer) {}
         }
     }
 
     @Test func damageFollowedByAnIntactRecordInAPreallocatedSegmentIsStillAnError() async throws {
-        try await withTemporaryDirectory { directory in
-            let options = WALWriter.Options(durability: .fsync, segmentSizeLimit: 4096)
-            let writer = try WALWriter(directory: directory, nextSequence: 1, options: options)
-            try await writer.append(batch: (1...4).map(record))
-            let segment = directory.appending(WALSegment.fileName(firstSequence: 1))
-            var bytes = try fileBytes(segment)
+        try await withDamagedOpenSegment { bytes in
             bytes[32 + 56 + 40] ^= 0x01  // inside the second record's payload
-            try writeFile(segment, bytes)
+        } check: { directory, _ in
             #expect(throws: StorageError.self) { try WALReader(directory: directory).readAll() }
-            withExtendedLifetime(writer) {}
         }
     }
 
