@@ -232,12 +232,7 @@ let benchmarks: @Sendable () -> Void = {
     ) { benchmark async in
         let directory = scratchDirectory("enqueue")
         defer { try? FileManager.default.removeItem(atPath: directory.string) }
-        let writer: WALWriter
-        do {
-            writer = try WALWriter(directory: directory, nextSequence: 1, options: .init(durability: .none))
-        } catch {
-            fatalError("\(error)")
-        }
+        let writer = openWriter(in: directory, durability: .none)
         let payload = [UInt8](repeating: 0x5A, count: 64)
         let count = 1_000_000
         benchmark.startMeasurement()
@@ -289,12 +284,7 @@ let benchmarks: @Sendable () -> Void = {
     ) { benchmark async in
         let directory = scratchDirectory("sequencer")
         defer { try? FileManager.default.removeItem(atPath: directory.string) }
-        let writer: WALWriter
-        do {
-            writer = try WALWriter(directory: directory, nextSequence: 1, options: .init(durability: .fsync))
-        } catch {
-            fatalError("\(error)")
-        }
+        let writer = openWriter(in: directory, durability: .fsync)
         let sequencer = Sequencer(writer: writer)
         let (submitters, batchSize, batches) = (16, 64, 2_000)
         benchmark.startMeasurement()
@@ -563,12 +553,7 @@ func measureAppends(
 ) async {
     let directory = scratchDirectory(label)
     defer { try? FileManager.default.removeItem(atPath: directory.string) }
-    let writer: WALWriter
-    do {
-        writer = try WALWriter(directory: directory, nextSequence: 1, options: .init(durability: .fsync))
-    } catch {
-        fatalError("\(error)")
-    }
+    let writer = openWriter(in: directory, durability: .fsync)
     benchmark.startMeasurement()
     let started = nowNanos()
     let latencies = await appendAll(writer)
@@ -586,5 +571,14 @@ func measureAppends(
     let step = max(1, latencies.count / 20_000)
     for index in stride(from: 0, to: latencies.count, by: step) {
         benchmark.measurement(.custom("append latency µs", useScalingFactor: false), Int(latencies[index] / 1_000))
+    }
+}
+
+/// A writer at sequence 1 in `directory` (a benchmark cannot go on without one).
+func openWriter(in directory: FilePath, durability: WALWriter.Durability) -> WALWriter {
+    do {
+        return try WALWriter(directory: directory, nextSequence: 1, options: .init(durability: durability))
+    } catch {
+        fatalError("cannot open the log in \(directory): \(error)")
     }
 }

@@ -43,7 +43,7 @@ import Testing
         #expect(isWrite(state.takeWork(now: 1_300_000), records: 7))  // the window is over
     }
 
-    @Test func aGroupAsLargeAsTheLastOneGoesAtOnce() {
+    @Test func aGroupAsLargeAsTheLargestRecentOneGoesAtOnce() {
         var state = state(window: 300)
         enqueue(16, into: &state)
         #expect(isWrite(state.takeWork(now: 1_000_000), records: 16))
