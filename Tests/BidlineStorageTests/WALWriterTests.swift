@@ -212,6 +212,9 @@ import Testing
                 fileSystem: fileSystem)
             try await writer.append(payload: [1], sequence: 1, engineTimeMillis: 0)
             #expect(await eventually { fileSystem.faults.withLock { $0.dataSyncCalls } >= 1 })
+            // The background sync is counted and timed like a group's (METRICS reports both).
+            #expect(await eventually { writer.statistics.synchronizations >= 1 })
+            #expect(writer.statistics.syncNanosTotal > 0)
             try await writer.recover()  // available: returns at once
             try await writer.close()
             try await writer.close()  // closing twice is harmless

@@ -109,17 +109,18 @@ struct SegmentSink {
         return outcome
     }
 
-    /// Syncs the open segment if it has unsynced data.
-    mutating func synchronize() -> IOFailure? {
+    /// Syncs the open segment if it has unsynced data; the outcome carries the sync's count and time.
+    mutating func synchronize() -> (failure: IOFailure?, outcome: Outcome) {
         var outcome = Outcome()
-        return isDirty ? synchronize(&outcome) : nil
+        let failure = isDirty ? synchronize(&outcome) : nil
+        return (failure, outcome)
     }
 
     /// In `.interval(ms)` mode, syncs if data is unsynced and the interval has passed since the last sync.
-    mutating func synchronizeIfDue() -> IOFailure? {
-        guard case .interval(let milliseconds) = durability, isDirty else { return nil }
+    mutating func synchronizeIfDue() -> (failure: IOFailure?, outcome: Outcome) {
+        guard case .interval(let milliseconds) = durability, isDirty else { return (nil, Outcome()) }
         let elapsed = DispatchTime.now().uptimeNanoseconds &- lastSyncUptimeNanos
-        guard elapsed >= UInt64(milliseconds) * 1_000_000 else { return nil }
+        guard elapsed >= UInt64(milliseconds) * 1_000_000 else { return (nil, Outcome()) }
         return synchronize()
     }
 

@@ -425,12 +425,15 @@ public final class WALWriter: Sendable {
             case .write(let group, let isRetry):
                 let outcome = sink.withLock { $0.write(group) }
                 state.withLock { $0.completeWrite(group, outcome: outcome, isRetry: isRetry) }.resumeAll()
-                if outcome.failure == nil, let failure = sink.withLock({ $0.synchronizeIfDue() }) {
-                    state.withLock { $0.completeSynchronize(failure, isRetry: false) }.resumeAll()
+                if outcome.failure == nil {
+                    let (failure, synced) = sink.withLock { $0.synchronizeIfDue() }
+                    if failure != nil || synced.synchronizations > 0 {
+                        state.withLock { $0.completeSynchronize(failure, outcome: synced, isRetry: false) }.resumeAll()
+                    }
                 }
             case .synchronize(let isRetry):
-                let failure = sink.withLock { $0.synchronize() }
-                state.withLock { $0.completeSynchronize(failure, isRetry: isRetry) }.resumeAll()
+                let (failure, synced) = sink.withLock { $0.synchronize() }
+                state.withLock { $0.completeSynchronize(failure, outcome: synced, isRetry: isRetry) }.resumeAll()
             case .close:
                 let failure = sink.withLock { $0.close() }
                 preallocator?.close()
@@ -450,12 +453,12 @@ public final class WALWriter: Sendable {
         }
         guard schedule else { return }
         ioQueue.asyncAfter(deadline: .now() + .milliseconds(milliseconds)) {
-            let failure = self.sink.withLock { sink in
+            let (failure, synced) = self.sink.withLock { sink in
                 sink.intervalSyncScheduled = false
                 return sink.synchronize()
             }
-            if let failure {
-                self.state.withLock { $0.completeSynchronize(failure, isRetry: false) }.resumeAll()
+            if failure != nil || synced.synchronizations > 0 {
+                self.state.withLock { $0.completeSynchronize(failure, outcome: synced, isRetry: false) }.resumeAll()
             }
         }
     }

@@ -307,13 +307,18 @@ struct WALWriterState {
     }
 
     /// Records the result of a sync that was not part of a group write (interval tick or retry).
-    mutating func completeSynchronize(_ failure: IOFailure?, isRetry: Bool) -> Wakeups {
+    mutating func completeSynchronize(
+        _ failure: IOFailure?, outcome: SegmentSink.Outcome, isRetry: Bool
+    ) -> Wakeups {
         var wakeups = Wakeups()
+        // Syncs outside a group's write (`.interval` mode, retries) count and are timed like the others.
+        statistics.synchronizations += outcome.synchronizations
+        statistics.syncNanosTotal &+= outcome.syncNanos
+        statistics.syncNanosMax = max(statistics.syncNanosMax, outcome.syncNanosMax)
         if let failure {
             needsSync = true
             fail(failure, unwritten: WALGroup(), finishedRetry: isRetry, into: &wakeups)
         } else {
-            statistics.synchronizations += isRetry ? 1 : 0
             needsSync = false
             if isRetry { recovered(into: &wakeups) }
         }
