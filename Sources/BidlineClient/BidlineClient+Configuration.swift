@@ -27,6 +27,12 @@ extension BidlineClient {
         public var reconnect = ReconnectPolicy()
         /// Time allowed for the TCP connection to be established, in milliseconds.
         public var connectTimeoutMillis: Int64 = 5_000
+        /// How long the oldest unanswered request may wait while the server sends nothing at all, in
+        /// milliseconds (`nil`: forever). Past it the connection counts as dead: that request fails with
+        /// ``BidlineClientError/timedOut(request:millis:)`` (it may or may not have been executed), the connection
+        /// is closed, and the other unanswered requests follow the reconnect rules (reads and `ref=` writes are
+        /// resent). Replies arriving, even slowly (a long pipeline, a many-row reply), keep it alive.
+        public var replyTimeoutMillis: Int64? = 30_000
         /// Most requests waiting for a reply (sent or waiting for a reconnect); a request beyond it fails with
         /// ``BidlineClientError/tooManyInFlight(limit:)``. The server itself stops reading a connection beyond
         /// its pipeline depth (16,384 by default), so this bounds only the client's memory.

@@ -31,6 +31,8 @@ public actor BidlineClient {
         let completion: Completion
         /// Times this request was sent again after a reconnect.
         var resends = 0
+        /// When it was last written to a connection (nil while it waits for one).
+        var sentAt: ContinuousClock.Instant? = nil
     }
 
     enum Completion {
@@ -78,6 +80,8 @@ public actor BidlineClient {
     var discarding = false
     /// The last line the server sent that no request was waiting for (e.g. `ERR BUSY` at connect).
     var lastNotice: String? = nil
+    /// When the current connection last delivered anything (for ``Configuration/replyTimeoutMillis``).
+    var lastReceivedAt = ContinuousClock.now
     var reconnectTask: Task<Void, Never>? = nil
     /// Counters for monitoring.
     public private(set) var statistics = Statistics()
@@ -133,6 +137,7 @@ public actor BidlineClient {
         generation += 1
         self.channel = channel
         discarding = false
+        lastReceivedAt = .now
         let generation = self.generation
         Task { [weak self] in
             for await item in inbound {
@@ -140,6 +145,32 @@ public actor BidlineClient {
                 await self.receive(item, generation: generation)
             }
         }
+        if let timeout = configuration.replyTimeoutMillis, timeout > 0 {
+            // The watchdog of this connection: ends with it (a newer generation) or with the client.
+            let period = Duration.milliseconds(max(timeout / 4, 5))
+            Task { [weak self] in
+                while true {
+                    try? await Task.sleep(for: period)
+                    guard let self, await self.checkReplyTimeout(generation: generation) else { return }
+                }
+            }
+        }
+    }
+
+    /// Fails the oldest request and closes the connection when it has waited longer than the reply timeout with
+    /// nothing received meanwhile. Returns whether the watchdog should keep watching this connection.
+    func checkReplyTimeout(generation: Int) -> Bool {
+        guard generation == self.generation, let timeout = configuration.replyTimeoutMillis else { return false }
+        if case .closed = state { return false }
+        guard let channel, let oldest = pending.first, let sentAt = oldest.sentAt else { return true }
+        let quiet = ContinuousClock.now - max(sentAt, lastReceivedAt)
+        guard quiet > .milliseconds(timeout) else { return true }
+        _ = pending.popFirst()
+        finish(oldest, .failure(.timedOut(request: oldest.line, millis: timeout)))
+        // Replies still on their way would be matched to the wrong requests: ignore the rest of this connection.
+        discarding = true
+        channel.close(promise: nil)
+        return false
     }
 
     // MARK: Requests
@@ -287,6 +318,13 @@ public actor BidlineClient {
     }
 
     func write(_ items: some Collection<Pending>, to channel: any Channel) {
+        // The items are the newest in `pending`: stamp their send time there.
+        let now = ContinuousClock.now
+        var index = pending.endIndex
+        for _ in 0..<items.count where index > pending.startIndex {
+            index = pending.index(before: index)
+            pending[index].sentAt = now
+        }
         var buffer = channel.allocator.buffer(capacity: items.reduce(0) { $0 + $1.line.utf8.count + 1 })
         for item in items {
             buffer.writeString(item.line)
@@ -317,6 +355,7 @@ public actor BidlineClient {
         guard generation == self.generation else { return }
         switch inbound {
         case .lines(let lines):
+            lastReceivedAt = .now
             for line in lines { consume(line) }
         case .closed(let reason):
             connectionLost(reason)

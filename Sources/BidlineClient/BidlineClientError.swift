@@ -7,6 +7,9 @@ public enum BidlineClientError: Error, Sendable, Equatable, CustomStringConverti
     /// safe to resend (a write without `ref=`): it may or may not have been executed. Check the state (for
     /// example `BALANCE`, `LOAN.BIDS`) before repeating it, or use `ref=` so the client can retry it.
     case connectionLost(request: String)
+    /// No reply to `request`, and nothing else from the server, for ``BidlineClient/Configuration/replyTimeoutMillis``
+    /// (`millis`): the connection was closed as dead. The request may or may not have been executed.
+    case timedOut(request: String, millis: Int64)
     /// Reconnecting failed `attempts` times in a row; the requests waiting for the connection were failed.
     case reconnectFailed(attempts: Int, reason: String)
     /// The server refused the credentials when the client re-authenticated after a reconnect.
@@ -36,6 +39,8 @@ public enum BidlineClientError: Error, Sendable, Equatable, CustomStringConverti
         case .closed: "client closed"
         case .connectionLost(let request):
             "connection lost before the reply to '\(request.prefix(80))' (outcome unknown; not retried)"
+        case .timedOut(let request, let millis):
+            "no reply to '\(request.prefix(80))' and nothing from the server for \(millis) ms (outcome unknown)"
         case .reconnectFailed(let attempts, let reason): "reconnect failed after \(attempts) attempts: \(reason)"
         case .reauthenticationFailed(let reply): "re-authentication after reconnect failed: \(reply)"
         case .tooManyInFlight(let limit): "more than \(limit) requests in flight"
