@@ -59,6 +59,11 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("keep-snapshots"), help: "Snapshots to keep.")
     var keepSnapshots = 3
 
+    @Option(name: .customLong("wal-retention"), help: ArgumentHelp(
+        "Log segments that every kept snapshot covers, after each snapshot: keep (leave them in wal/), archive (move them to wal/archive/), delete.",
+        valueName: "keep|archive|delete"))
+    var walRetention = "keep"
+
     @Option(name: .customLong("auto-bid-share"), help: "Share of each listing that auto-bids may take, percent.")
     var autoBidShare: String?
 
@@ -81,6 +86,10 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--commit-window-us must be between 0 and 100000")
         }
         hostConfiguration.commitWindowMicroseconds = commitWindowMicros
+        guard let retention = WALRetention(rawValue: walRetention) else {
+            throw ValidationError("--wal-retention must be keep, archive or delete")
+        }
+        hostConfiguration.walRetention = retention
         switch clock {
         case "system": hostConfiguration.clock = .system
         case "manual": hostConfiguration.clock = .manual

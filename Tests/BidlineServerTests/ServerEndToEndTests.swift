@@ -1,5 +1,6 @@
 import BidlineCore
 import BidlineServer
+import BidlineStorage
 import Foundation
 import Testing
 
@@ -119,6 +120,37 @@ import Testing
         await first.stop()
         let second = try await TestServer.start(directory: first.directory)
         #expect(try await second.connect(admin: true).call("PING").hasPrefix("OK"))
+        await second.stop()
+    }
+
+    @Test func archivedLogSegmentsAreOutOfTheWayAndARestartRecoversTheSameState() async throws {
+        func retained(_ host: inout HostConfiguration) {
+            host.walRetention = .archive
+            host.segmentBytes = 4_096
+            host.keepSnapshots = 1
+        }
+        let first = try await TestServer.start(configureHost: retained)
+        defer { first.removeData() }
+        let admin = try await first.connect(admin: true)
+        _ = try await admin.call("USER.ADD alice roles=investor verified=1")
+        for _ in 0..<3 {
+            for _ in 0..<100 { _ = try await admin.call("DEPOSIT alice 1") }
+            #expect(try await admin.call("SNAPSHOT").hasPrefix("OK snapshot="))
+        }
+        let wal = first.directory.appending("wal")
+        let archived = try WALSegment.list(in: wal.appending(WALRetention.archiveDirectoryName))
+        let live = try WALSegment.list(in: wal)
+        #expect(!archived.isEmpty)
+        // What stays in wal/ starts at or before the kept snapshot's next record; nothing archived is needed.
+        let kept = try #require(try SnapshotFile.list(in: first.directory.appending("snapshots")).first)
+        #expect(try #require(live.first).firstSequence <= kept.sequence + 1)
+        #expect(try #require(archived.last).firstSequence <= kept.sequence)
+        await first.stop()
+
+        let second = try await TestServer.start(directory: first.directory, configureHost: retained)
+        let again = try await second.connect(admin: true)
+        #expect(try await again.call("BALANCE alice").hasPrefix("OK available=300.00 "))
+        #expect(try await again.call("RECONCILE").hasPrefix("OK balanced=1"))
         await second.stop()
     }
 }

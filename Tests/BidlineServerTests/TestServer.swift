@@ -21,11 +21,13 @@ final class TestServer: @unchecked Sendable {
     }
 
     static func start(
-        directory: FilePath? = nil, clock: ClockMode = .manual, configure: (inout ServerConfiguration) -> Void = { _ in }
+        directory: FilePath? = nil, clock: ClockMode = .manual, configure: (inout ServerConfiguration) -> Void = { _ in },
+        configureHost: (inout HostConfiguration) -> Void = { _ in }
     ) async throws -> TestServer {
         let test = TestServer(directory: directory)
         var hostConfiguration = HostConfiguration(dataDirectory: test.directory)
         hostConfiguration.clock = clock
+        configureHost(&hostConfiguration)
         let host = try await EngineHost(configuration: hostConfiguration)
         var configuration = ServerConfiguration()
         configuration.port = 0

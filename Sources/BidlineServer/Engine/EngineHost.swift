@@ -24,6 +24,8 @@ public struct HostConfiguration: Sendable {
     public var segmentBytes: Int = 64 << 20
     /// The log's commit window (``WALWriter/Options/commitWindowMicroseconds``).
     public var commitWindowMicroseconds: Int = WALWriter.defaultCommitWindowMicroseconds
+    /// What happens to log segments every kept snapshot covers, after each snapshot.
+    public var walRetention: WALRetention = .keep
 
     public init(dataDirectory: FilePath) { self.dataDirectory = dataDirectory }
 }
@@ -357,16 +359,28 @@ public actor EngineHost {
         let captured = engine.state
         let directory = self.directory
         let keep = configuration.keepSnapshots
+        let retention = configuration.walRetention
         snapshotInFlight = true
         defer { snapshotInFlight = false }
-        let info = try await Task.detached(priority: .utility) {
+        let (info, retired) = try await Task.detached(priority: .utility) {
             // One pass produces the bytes and the state hash.
             let (bytes, digest) = captured.encodedWithDigest()
-            return try SnapshotFile.write(
+            let info = try SnapshotFile.write(
                 payload: bytes, sequence: sequence,
                 stateHash: SnapshotStateHash(bytes: digest + [UInt8](repeating: 0, count: 16)),
                 to: directory.snapshots, options: SnapshotOptions(keepLast: keep))
+            // Segments that even the oldest kept snapshot covers are never read by recovery again.
+            var retired: [FilePath] = []
+            if retention != .keep, let oldest = try SnapshotFile.list(in: directory.snapshots).first?.sequence {
+                retired = try retention.apply(in: directory.wal, oldestKeptSnapshot: oldest)
+            }
+            return (info, retired)
         }.value
+        if let last = retired.last {
+            logger.info(
+                "log segments \(retention == .archive ? "archived" : "deleted")",
+                metadata: ["count": "\(retired.count)", "through": "\(last.lastComponent?.string ?? "?")"])
+        }
         recordsSinceSnapshot = 0
         let result = (path: info.path.string, sequence: sequence)
         lastSnapshot = result
