@@ -24,17 +24,11 @@ extension EngineHost {
         replies.field("bids", Int64(listing.bidCount))
     }
 
+    /// One scan of the listings that keeps only the page: the first `limit` matches after `after=` in the
+    /// requested order, in a sorted buffer of at most `limit` entries (no sort of every match, no allocation per
+    /// listing). `after=` continues after that listing's place in the order whether or not it still matches the
+    /// filters (a listing that closed between two pages does not restart the paging).
     func listListings(_ query: ListingQuery) {
-        var matches: [Int] = []
-        for index in 0..<engine.state.listings.count {
-            let listing = engine.state.listings[index]
-            if let status = query.status, listing.status != status { continue }
-            if let rate = query.rate, !rate.contains(listing.terms.rate.value) { continue }
-            if let term = query.term, !term.contains(listing.terms.termMonths) { continue }
-            if query.grades & listing.terms.grade.bit == 0 { continue }
-            if let type = query.type, listing.terms.type != type { continue }
-            matches.append(index)
-        }
         let listings = engine.state.listings
         func key(_ index: Int) -> Int64 {
             switch query.sort {
@@ -43,15 +37,36 @@ extension EngineHost {
             case .time: Int64(index)
             }
         }
-        matches.sort { a, b in
+        /// Whether listing `a` comes before listing `b` in the requested order (ties in id order, reversed for
+        /// `-time`).
+        func precedes(_ a: Int, _ b: Int) -> Bool {
             let (ka, kb) = (key(a), key(b))
             if ka != kb { return query.descending ? ka > kb : ka < kb }
             return query.descending && query.sort == .time ? a > b : a < b
         }
-        if let after = query.after, let position = matches.firstIndex(of: after.index) {
-            matches.removeFirst(position + 1)
+        let after = query.after.map(\.index).flatMap { $0 >= 0 && $0 < listings.count ? $0 : nil }
+        var page: [Int] = []
+        page.reserveCapacity(min(query.limit, 1_024))
+        for index in 0..<listings.count {
+            let listing = listings[index]
+            if let status = query.status, listing.status != status { continue }
+            if let rate = query.rate, !rate.contains(listing.terms.rate.value) { continue }
+            if let term = query.term, !term.contains(listing.terms.termMonths) { continue }
+            if query.grades & listing.terms.grade.bit == 0 { continue }
+            if let type = query.type, listing.terms.type != type { continue }
+            if let after, !precedes(after, index) { continue }
+            if page.count == query.limit {
+                guard let last = page.last, precedes(index, last) else { continue }
+                page.removeLast()
+            }
+            var low = 0
+            var high = page.count
+            while low < high {
+                let middle = (low + high) / 2
+                if precedes(page[middle], index) { low = middle + 1 } else { high = middle }
+            }
+            page.insert(index, at: low)
         }
-        let page = matches.prefix(query.limit)
         replies.ok()
         replies.field("rows", page.count)
         replies.end()
