@@ -61,6 +61,10 @@ import Testing
         var restored = Engine(state: try EngineState(decoding: snapshot))
         for (command, at) in live.journal[journalMark...] { _ = restored.apply(command, at: at) }
         #expect(restored.stateHash() == live.engine.stateHash())
+        // The derived claims-by-holder index, live and rebuilt from the snapshot, holds every claim.
+        #expect(live.engine.state.claims.count > 0)
+        expectClaimIndexMatchesTheClaims(live.engine)
+        expectClaimIndexMatchesTheClaims(restored)
         // Every kind of command appeared and was applied at least once over the run.
         for tag in Command.Tag.allCases {
             #expect(live.appliedByTag[tag, default: 0] > 0, "\(tag) never applied")

@@ -78,6 +78,23 @@ struct Fixture {
             _ = replay.apply(command, at: at)
         }
         #expect(replay.stateHash() == engine.stateHash(), sourceLocation: sourceLocation)
+        expectClaimIndexMatchesTheClaims(engine, sourceLocation: sourceLocation)
+        expectClaimIndexMatchesTheClaims(replay, sourceLocation: sourceLocation)
+        expectClaimIndexMatchesTheClaims(Engine(state: engine.state), sourceLocation: sourceLocation)
+    }
+}
+
+/// The derived claims-by-holder index (`Engine.claimIndexes(heldBy:)`) against a scan of every claim.
+func expectClaimIndexMatchesTheClaims(_ engine: Engine, sourceLocation: SourceLocation = #_sourceLocation) {
+    var expected: [UInt32: [UInt32]] = [:]
+    for index in 0..<engine.state.claims.count {
+        expected[engine.state.claims[index].holder.raw, default: []].append(UInt32(index))
+    }
+    for user in 0..<engine.state.users.count {
+        let holder = UserIndex(UInt32(user))
+        #expect(
+            engine.claimIndexes(heldBy: holder) == expected[holder.raw, default: []], "user \(user)",
+            sourceLocation: sourceLocation)
     }
 }
 

@@ -36,6 +36,10 @@ public struct Engine: Sendable {
     var closing = Heap<Deadline>()
     /// Next due dates of repaying listings (lazy deletion).
     var dues = Heap<Deadline>()
+    /// Claims by holder, newest first: the newest claim of each holder, and for every claim the previous claim
+    /// of its holder (claims are only appended and never change holder: a transfer makes a new claim).
+    var newestClaimOfHolder: [UInt32: UInt32] = [:]
+    var previousClaimOfHolder = ChunkedArray<UInt32>()
     /// Scratch space for installment splits (reused; no allocation per repayment).
     var splitWeights: [Int64] = []
     var splitShares: [Int64] = []
@@ -64,6 +68,7 @@ public struct Engine: Sendable {
             let record = state.refs[index]
             refIndex[RefKey(user: record.user.raw, ref: record.ref)] = UInt32(index)
         }
+        for index in 0..<state.claims.count { indexClaim(UInt32(index)) }
         for index in 0..<state.listings.count {
             let listing = state.listings[index]
             let number = UInt32(index + 1)
@@ -158,6 +163,27 @@ public struct Engine: Sendable {
     }
 
     /// The bid indexes of a listing in bid order (oldest first). O(bids of the listing).
+    /// Adds the claim just appended at `index` to its holder's chain (call after every `state.claims.append`).
+    @inline(__always)
+    mutating func indexClaim(_ index: UInt32) {
+        let holder = state.claims[Int(index)].holder.raw
+        previousClaimOfHolder.append(newestClaimOfHolder[holder] ?? LedgerEntry.none)
+        newestClaimOfHolder[holder] = index
+    }
+
+    /// The indexes of the claims `user` holds (also those fully repaid), oldest first: O(their number), not
+    /// O(all claims).
+    public func claimIndexes(heldBy user: UserIndex) -> [UInt32] {
+        var result: [UInt32] = []
+        var cursor = newestClaimOfHolder[user.raw] ?? LedgerEntry.none
+        while cursor != LedgerEntry.none {
+            result.append(cursor)
+            cursor = previousClaimOfHolder[Int(cursor)]
+        }
+        result.reverse()
+        return result
+    }
+
     public func bidIndexes(of id: ListingID) -> [UInt32] {
         guard listingExists(id) else { return [] }
         var result: [UInt32] = []

@@ -27,6 +27,7 @@ extension Engine {
                 receivableInterestCents: 0, acquiredAtMillis: atMillis)
             if position + 1 < bidIndexes.count { claim.nextInListing = UInt32(state.claims.count) + 1 }
             state.claims.append(claim)
+            indexClaim(UInt32(state.claims.count - 1))
             state.users[bid.investor.int].receivablePrincipalCents += bid.amountCents
             events.append(Event(kind: .accountChanged, listing: id, user: bid.investor, amountCents: 0, atMillis: atMillis))
             claimCount += 1

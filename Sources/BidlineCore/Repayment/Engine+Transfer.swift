@@ -73,6 +73,7 @@ extension Engine {
             Claim(
                 listing: offer.listing, holder: buyer, bid: source.bid, principalCents: principal.cents,
                 receivableInterestCents: movedInterest, acquiredAtMillis: atMillis))
+        indexClaim(newClaim)
         // Tie order: after every claim that existed before it.
         let last = state.listings[listingIndex].lastClaim
         state.claims[Int(last)].nextInListing = newClaim

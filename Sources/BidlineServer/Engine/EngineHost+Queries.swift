@@ -132,11 +132,8 @@ extension EngineHost {
     }
 
     func listHoldings(_ user: UserIndex) {
-        var lines: [Int] = []
-        for index in 0..<engine.state.claims.count {
-            let claim = engine.state.claims[index]
-            if claim.holder == user && claim.principalCents > 0 { lines.append(index) }
-        }
+        let lines = engine.claimIndexes(heldBy: user).lazy.map { Int($0) }
+            .filter { self.engine.state.claims[$0].principalCents > 0 }
         replies.ok()
         replies.field("rows", lines.count)
         replies.end()
