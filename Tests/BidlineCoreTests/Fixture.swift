@@ -84,12 +84,17 @@ struct Fixture {
     }
 }
 
-/// The derived claims-by-holder index (`Engine.claimIndexes(heldBy:)`) against a scan of every claim.
+/// The derived indexes (open listings, `Engine.claimIndexes(heldBy:)`) against a scan of the state.
 func expectClaimIndexMatchesTheClaims(_ engine: Engine, sourceLocation: SourceLocation = #_sourceLocation) {
     var expected: [UInt32: [UInt32]] = [:]
     for index in 0..<engine.state.claims.count {
         expected[engine.state.claims[index].holder.raw, default: []].append(UInt32(index))
     }
+    var open = Set<UInt32>()
+    for index in 0..<engine.state.listings.count where engine.state.listings[index].status == .open {
+        open.insert(UInt32(index))
+    }
+    #expect(engine.openListingIndexes == open, "open listings index", sourceLocation: sourceLocation)
     for user in 0..<engine.state.users.count {
         let holder = UserIndex(UInt32(user))
         #expect(

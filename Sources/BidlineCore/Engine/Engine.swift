@@ -36,6 +36,8 @@ public struct Engine: Sendable {
     var closing = Heap<Deadline>()
     /// Next due dates of repaying listings (lazy deletion).
     var dues = Heap<Deadline>()
+    /// The indexes of the open listings (what `LOAN.LIST` usually asks for), kept at each open/close transition.
+    public internal(set) var openListingIndexes = Set<UInt32>()
     /// Claims by holder, newest first: the newest claim of each holder, and for every claim the previous claim
     /// of its holder (claims are only appended and never change holder: a transfer makes a new claim).
     var newestClaimOfHolder: [UInt32: UInt32] = [:]
@@ -75,6 +77,7 @@ public struct Engine: Sendable {
             switch listing.status {
             case .open:
                 closing.insert(Deadline(atMillis: listing.closesAtMillis, listing: number))
+                openListingIndexes.insert(UInt32(index))
             case .repaying:
                 // The heap holds each repaying loan's first installment not yet marked overdue or paid.
                 let first = Int(listing.firstInstallment)

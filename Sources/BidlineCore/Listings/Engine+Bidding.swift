@@ -97,6 +97,7 @@ extension Engine {
             listing.status = .full
             listing.fullAtMillis = atMillis
             state.stats.listingsOpen -= 1
+            openListingIndexes.remove(UInt32(listingIndex))
         }
         state.listings[listingIndex] = listing
         events.append(Event(kind: .accountChanged, listing: listingID, user: investor, amountCents: -cents, atMillis: atMillis))

@@ -45,6 +45,7 @@ extension Engine {
         listing.penaltyRate = settings.penaltyRate
         state.listings[id.index] = listing
         state.stats.listingsOpen += 1
+        openListingIndexes.insert(UInt32(id.index))
         closing.insert(Deadline(atMillis: listing.closesAtMillis, listing: id.number))
         events.append(Event(kind: .listingOpened, listing: id, user: listing.borrower, amountCents: listing.terms.amount.cents, atMillis: atMillis))
         let autoBids = runAutoBid(listingIndex: id.index, at: atMillis)
@@ -81,7 +82,10 @@ extension Engine {
             events.append(Event(kind: .accountChanged, listing: id, user: bid.investor, amountCents: bid.amountCents, atMillis: atMillis))
             cursor = bid.prevInListing
         }
-        if listing.status == .open { state.stats.listingsOpen -= 1 }
+        if listing.status == .open {
+            state.stats.listingsOpen -= 1
+            openListingIndexes.remove(UInt32(listingIndex))
+        }
         state.users[listing.borrower.int].pendingBorrowCents -= listing.terms.amount.cents
         state.listings[listingIndex].status = .failed
         state.listings[listingIndex].endedAtMillis = atMillis

@@ -24,7 +24,7 @@ extension EngineHost {
         replies.field("bids", Int64(listing.bidCount))
     }
 
-    /// One scan of the listings that keeps only the page: the first `limit` matches after `after=` in the
+    /// One scan of the listings (the open ones for `status=open`) that keeps only the page: the first `limit` matches after `after=` in the
     /// requested order, in a sorted buffer of at most `limit` entries (no sort of every match, no allocation per
     /// listing). `after=` continues after that listing's place in the order whether or not it still matches the
     /// filters (a listing that closed between two pages does not restart the paging).
@@ -47,7 +47,12 @@ extension EngineHost {
         let after = query.after.map(\.index).flatMap { $0 >= 0 && $0 < listings.count ? $0 : nil }
         var page: [Int] = []
         page.reserveCapacity(min(query.limit, 1_024))
-        for index in 0..<listings.count {
+        // `status=open` (the default) looks at the open listings only, in no particular order: the page buffer
+        // puts them in order.
+        let candidates: AnySequence<Int> =
+            query.status == .open
+            ? AnySequence(engine.openListingIndexes.lazy.map { Int($0) }) : AnySequence(0..<listings.count)
+        for index in candidates {
             let listing = listings[index]
             if let status = query.status, listing.status != status { continue }
             if let rate = query.rate, !rate.contains(listing.terms.rate.value) { continue }
