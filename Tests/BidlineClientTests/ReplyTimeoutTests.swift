@@ -85,7 +85,8 @@ import Testing
         let server = StubbornServer(silentConnections: 1)
         let port = try await server.start()
         var configuration = BidlineClient.Configuration()
-        configuration.replyTimeoutMillis = 200
+        // Long enough that the answering connection's reply always beats it, even on a loaded machine.
+        configuration.replyTimeoutMillis = 2_000
         configuration.reconnect = .init(maxAttempts: 3, initialDelayMillis: 10, maxDelayMillis: 50)
         let client = try await BidlineClient.connect(port: port, configuration: configuration)
         // Two reads in flight on the silent connection: the oldest times out, the other (safe to repeat) is sent
