@@ -75,8 +75,16 @@ import Testing
         await #expect(throws: BidlineClientError.timedOut(request: "PING", millis: 200)) {
             _ = try await client.send("PING")
         }
-        // The connection was closed as dead; without reconnecting, the next request says so.
-        await #expect(throws: BidlineClientError.self) { _ = try await client.send("PING") }
+        // The connection was closed as dead (reported as soon as the close is processed) ...
+        var polls = 0
+        while await client.isConnected && polls < 400 {
+            try await Task.sleep(for: .milliseconds(5))
+            polls += 1
+        }
+        #expect(await !client.isConnected)
+        // ... and a later request connects again: the server's second connection answers.
+        #expect(try await client.send("PING").line == "OK echo=PING")
+        #expect(server.accepted.load(ordering: .relaxed) == 2)
         await client.close()
         await server.stop()
     }
