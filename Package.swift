@@ -52,6 +52,8 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
         .target(name: "BidlineSimulation", dependencies: ["BidlineCore"], swiftSettings: strictSwift6),
+        // The socket client the server and client test targets share (tests only).
+        .target(name: "BidlineTestSupport", path: "Tests/BidlineTestSupport", swiftSettings: strictSwift6),
         .target(name: "BidlineProtocol", dependencies: ["BidlineCore"], swiftSettings: strictSwift6),
         .target(
             name: "BidlineServer",
@@ -80,7 +82,7 @@ let package = Package(
         .testTarget(
             name: "BidlineClientTests",
             dependencies: [
-                "BidlineClient", "BidlineServer", "BidlineProtocol", "BidlineCore",
+                "BidlineClient", "BidlineServer", "BidlineProtocol", "BidlineCore", "BidlineTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -118,7 +120,7 @@ let package = Package(
         .testTarget(
             name: "BidlineServerTests",
             dependencies: [
-                "BidlineServer", "BidlineCore", "BidlineProtocol", "BidlineStorage",
+                "BidlineServer", "BidlineCore", "BidlineProtocol", "BidlineStorage", "BidlineTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SystemPackage", package: "swift-system"),

@@ -1,5 +1,6 @@
 import BidlineServer
 import BidlineStorage
+import BidlineTestSupport
 import Foundation
 import SystemPackage
 import Testing
@@ -62,72 +63,37 @@ func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thro
     }
 }
 
-/// A line client over a plain socket (tests only). Socket calls block a GCD thread, never the concurrency pool;
-/// every read has a timeout, so a broken server fails the test instead of hanging it.
-final class LineClient: @unchecked Sendable {
-    // @unchecked: one test task uses a client at a time; each call runs to completion before the next starts.
-    let fd: Int32
-    var buffer: [UInt8] = []
+/// The shared line socket with async calls: socket work runs on a GCD thread, never on the concurrency pool.
+final class LineClient: Sendable {
+    typealias Timeout = LineSocket.Timeout
+    typealias Closed = LineSocket.Closed
+    let socket: LineSocket
 
-    struct Timeout: Error {}
-    struct Closed: Error {}
-
-    init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard result == 0 else { throw Closed() }
-        var one: Int32 = 1
-        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-    }
-
-    deinit { close(fd) }
+    init(port: Int) throws { socket = try LineSocket(port: port) }
 
     func send(_ text: String) async throws {
         try await sendBytes(Array(text.utf8))
     }
 
     func sendBytes(_ bytes: [UInt8]) async throws {
-        try await offload { try self.sendBlocking(bytes) }
+        let socket = self.socket
+        try await offload { try socket.send(bytes) }
     }
 
-    func sendBlocking(_ bytes: [UInt8]) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let sent = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard sent > 0 else { throw Closed() }
-            offset += sent
-        }
-    }
+    func sendBlocking(_ bytes: [UInt8]) throws { try socket.send(bytes) }
 
     /// Reads one line (without its newline), waiting at most `timeoutMillis`.
     func readLine(timeoutMillis: Int32 = 10_000) async throws -> String {
-        try await offload { try self.readLineBlocking(timeoutMillis: timeoutMillis) }
+        let socket = self.socket
+        return try await offload { try socket.readLine(timeoutMillis: timeoutMillis) }
     }
 
     func readLineBlocking(timeoutMillis: Int32 = 10_000) throws -> String {
-        while true {
-            if let newline = buffer.firstIndex(of: 0x0A) {
-                let line = String(decoding: buffer[..<newline], as: UTF8.self)
-                buffer.removeFirst(newline + 1)
-                return line
-            }
-            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&poller, 1, timeoutMillis) > 0 else { throw Timeout() }
-            var chunk = [UInt8](repeating: 0, count: 65_536)
-            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            guard count > 0 else { throw Closed() }
-            buffer.append(contentsOf: chunk[0..<count])
-        }
+        try socket.readLine(timeoutMillis: timeoutMillis)
     }
 
     /// Closes the sending side (what `printf … | nc` does after its input).
-    func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+    func shutdownWrite() { socket.shutdownWrite() }
 
     /// Sends one request and reads its one-line reply.
     func call(_ line: String) async throws -> String {
@@ -138,9 +104,7 @@ final class LineClient: @unchecked Sendable {
     /// Sends one request whose reply has rows (`OK rows=N` then N lines).
     func rows(_ line: String) async throws -> [String] {
         let head = try await call(line)
-        guard head.hasPrefix("OK rows="), let count = Int(head.dropFirst("OK rows=".count).prefix { $0.isNumber }) else {
-            return [head]
-        }
+        guard let count = LineSocket.announcedRows(head) else { return [head] }
         var lines: [String] = []
         for _ in 0..<count { lines.append(try await readLine()) }
         return lines

@@ -1,0 +1,78 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A blocking line socket to a server on 127.0.0.1 (tests only): the one socket client the test targets share.
+/// Every read has a timeout, so a broken server fails the test instead of hanging it.
+public final class LineSocket: @unchecked Sendable {
+    // @unchecked: one test task uses a socket at a time; each call runs to completion before the next starts.
+    let fd: Int32
+    var buffer: [UInt8] = []
+
+    /// No line arrived within the timeout.
+    public struct Timeout: Error {}
+    /// The connection could not be made, or the server closed it.
+    public struct Closed: Error {}
+
+    /// Connects to `127.0.0.1:port` with `TCP_NODELAY`.
+    public init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard result == 0 else {
+            close(fd)
+            throw Closed()
+        }
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    deinit { close(fd) }
+
+    /// Writes all of `bytes`.
+    public func send(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes[offset...].withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
+            guard sent > 0 else { throw Closed() }
+            offset += sent
+        }
+    }
+
+    /// One line without its newline, waiting at most `timeoutMillis` for more bytes each time.
+    public func readLine(timeoutMillis: Int32 = 10_000) throws -> String {
+        while true {
+            if let newline = buffer.firstIndex(of: 0x0A) {
+                let line = String(decoding: buffer[..<newline], as: UTF8.self)
+                buffer.removeFirst(newline + 1)
+                return line
+            }
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, timeoutMillis) > 0 else { throw Timeout() }
+            var chunk = [UInt8](repeating: 0, count: 65_536)
+            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else { throw Closed() }
+            buffer.append(contentsOf: chunk[0..<count])
+        }
+    }
+
+    /// Closes the sending side (what `printf … | nc` does after its input).
+    public func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+
+    /// The row count announced by an `OK rows=N` reply head, if it is one.
+    public static func announcedRows(_ head: String) -> Int? {
+        guard head.hasPrefix("OK rows=") else { return nil }
+        return Int(head.dropFirst("OK rows=".count).prefix { $0.isNumber })
+    }
+}
