@@ -3,7 +3,8 @@ extension BidlineClient {
     /// forever.
     public struct ReconnectPolicy: Sendable, Equatable {
         /// Connection attempts after a drop before the waiting requests are failed; 0 disables reconnecting
-        /// (every unanswered request then fails with ``BidlineClientError/connectionLost(request:)``).
+        /// (every unanswered request then fails with ``BidlineClientError/connectionLost(request:)``, and every
+        /// later one with ``BidlineClientError/reconnectFailed(attempts:reason:)``, without a connection attempt).
         public var maxAttempts: Int
         /// Delay before the first attempt, in milliseconds; doubled after each failed attempt.
         public var initialDelayMillis: Int64

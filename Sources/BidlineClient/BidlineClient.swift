@@ -309,7 +309,14 @@ public actor BidlineClient {
             write(items, to: channel)
         case .reconnecting:
             waiting.append(contentsOf: items)
-        case .disconnected:
+        case .disconnected(let reason):
+            guard configuration.reconnect.maxAttempts > 0 else {
+                // `ReconnectPolicy.never`: a lost connection stays lost; requests say so at once.
+                for item in items {
+                    finish(item, .failure(.reconnectFailed(attempts: 0, reason: "\(reason); reconnecting is disabled")))
+                }
+                return
+            }
             waiting.append(contentsOf: items)
             startReconnect()
         case .closed:

@@ -84,6 +84,32 @@ import Testing
         await server.stop()
     }
 
+    @Test func withReconnectingDisabledLaterRequestsFailWithoutANewConnection() async throws {
+        let server = StubbornServer(silentConnections: 1)
+        let port = try await server.start()
+        var configuration = BidlineClient.Configuration()
+        configuration.replyTimeoutMillis = 200
+        configuration.reconnect = .never
+        let client = try await BidlineClient.connect(port: port, configuration: configuration)
+        await #expect(throws: BidlineClientError.timedOut(request: "PING", millis: 200)) {
+            _ = try await client.send("PING")
+        }
+        // Whether or not the drop has been processed yet, the next request fails the same way, and the
+        // server never sees a second connection.
+        do {
+            _ = try await client.send("PING")
+            Issue.record("expected reconnectFailed")
+        } catch let error as BidlineClientError {
+            guard case .reconnectFailed(attempts: 0, _) = error else {
+                Issue.record("expected reconnectFailed, got \(error)")
+                return
+            }
+        }
+        #expect(server.accepted.load(ordering: .relaxed) == 1)
+        await client.close()
+        await server.stop()
+    }
+
     @Test func requestsBehindTheTimedOutOneAreResentOnANewConnection() async throws {
         let server = StubbornServer(silentConnections: 1)
         let port = try await server.start()
