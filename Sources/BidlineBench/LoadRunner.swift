@@ -74,7 +74,10 @@ final class LoadHandler: ChannelInboundHandler {
     var partial: [UInt8] = []
     var authenticated = false
     var outbound: ByteBuffer
-    var timer: RepeatedTask?
+    /// Open loop: the send scheduled at the next request's due time.
+    var nextSend: Scheduled<Void>?
+    /// Open loop: sending paused at `maxInFlight`; resumed by the next reply.
+    var sendingBlocked = false
     var finished = false
     let ready: EventLoopPromise<Void>
 
@@ -101,11 +104,20 @@ final class LoadHandler: ChannelInboundHandler {
             flush(context: context)
         case .open:
             schedule = OpenLoopSchedule(startNanos: monotonicNanos(), ratePerSecond: ratePerConnection ?? 1)
-            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            timer = context.eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: .microseconds(500)) { _ in
-                let (handler, context) = bound.value
-                handler.sendDue(context: context)
-            }
+            sendDue(context: context)
+        }
+    }
+
+    /// Open loop: a one-shot timer at the next request's due time (no polling tick, so a request leaves as
+    /// close to its scheduled time as the event loop's timers allow; its latency still counts from that time).
+    func scheduleNextSend(context: ChannelHandlerContext) {
+        guard run.running, let schedule else { return }
+        let (due, now) = (schedule.dueNanos(schedule.next), monotonicNanos())
+        let wait = due > now ? due - now : 0
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        nextSend = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(min(wait, UInt64(Int64.max))))) {
+            let (handler, context) = bound.value
+            handler.sendDue(context: context)
         }
     }
 
@@ -120,6 +132,9 @@ final class LoadHandler: ChannelInboundHandler {
         while inFlight.count < maxInFlight, let due = schedule.takeDue(nowNanos: now) { send(startNanos: due) }
         self.schedule = schedule
         flush(context: context)
+        // At the in-flight bound the due requests wait (and their latency grows) until a reply frees a slot.
+        sendingBlocked = inFlight.count >= maxInFlight
+        if !sendingBlocked { scheduleNextSend(context: context) }
     }
 
     func flush(context: ChannelHandlerContext) {
@@ -172,6 +187,7 @@ final class LoadHandler: ChannelInboundHandler {
         // Closed loop: the next request is timed from this reply's arrival (it is written at the end of this
         // read, so its latency includes the rest of the read's processing: conservative, one clock read less).
         if run.running, case .closed = mode { send(startNanos: now) }
+        if sendingBlocked && inFlight.count < maxInFlight { sendDue(context: context) }
         if !run.running && inFlight.isEmpty { finish(context: context) }
     }
 
@@ -182,12 +198,12 @@ final class LoadHandler: ChannelInboundHandler {
     func finish(context: ChannelHandlerContext) {
         guard !finished else { return }
         finished = true
-        timer?.cancel()
+        nextSend?.cancel()
         run.connectionDone()
     }
 
     func stop(context: ChannelHandlerContext) {
-        timer?.cancel()
+        nextSend?.cancel()
         if inFlight.isEmpty { finish(context: context) }
     }
 
