@@ -5,7 +5,8 @@ import Foundation
 #endif
 
 /// A blocking line socket to a server on 127.0.0.1 (tests only): the one socket client the test targets share.
-/// Every read has a timeout, so a broken server fails the test instead of hanging it.
+/// Every read has a timeout, so a broken server fails the test instead of hanging it; a call interrupted by a
+/// signal (tests spawn processes, whose exits raise SIGCHLD) is retried, never reported as a closed connection.
 public final class LineSocket: @unchecked Sendable {
     // @unchecked: one test task uses a socket at a time; each call runs to completion before the next starts.
     let fd: Int32
@@ -23,10 +24,24 @@ public final class LineSocket: @unchecked Sendable {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        func connectOnce() -> (result: Int32, error: Int32) {
+            let result = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
+            return (result, result == 0 ? 0 : errno)
+        }
+        // A signal (e.g. SIGCHLD from a process another test spawned) can interrupt the connect; it then goes
+        // on in the background: wait for it and ask again until it is established or refused.
+        var (result, error) = connectOnce()
+        var attempts = 0
+        while result != 0 && (error == EINTR || error == EALREADY || error == EINPROGRESS) && attempts < 100 {
+            var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            _ = poll(&poller, 1, 100)
+            (result, error) = connectOnce()
+            if result != 0 && error == EISCONN { result = 0 }
+            attempts += 1
         }
         guard result == 0 else {
             close(fd)
@@ -45,6 +60,7 @@ public final class LineSocket: @unchecked Sendable {
             let sent = bytes[offset...].withUnsafeBytes {
                 Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
             }
+            if sent < 0 && errno == EINTR { continue }  // interrupted by a signal: nothing was sent
             guard sent > 0 else { throw Closed() }
             offset += sent
         }
@@ -59,9 +75,12 @@ public final class LineSocket: @unchecked Sendable {
                 return line
             }
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&poller, 1, timeoutMillis) > 0 else { throw Timeout() }
+            let ready = poll(&poller, 1, timeoutMillis)
+            if ready < 0 && errno == EINTR { continue }  // a signal, not a timeout: wait again
+            guard ready > 0 else { throw Timeout() }
             var chunk = [UInt8](repeating: 0, count: 65_536)
             let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count < 0 && errno == EINTR { continue }
             guard count > 0 else { throw Closed() }
             buffer.append(contentsOf: chunk[0..<count])
         }
