@@ -256,8 +256,10 @@ struct WALWriterState {
                 // writers are waiting on this group): holding it longer would gain nothing.
                 let elapsed = now &- lastGroupStartNanos
                 let count = pending.recordCount
-                if commitWindowNanos > 0 && lastGroupRecords >= WALWriter.commitWindowMinimumGroup
-                    && !closeRequested && elapsed < commitWindowNanos && count < peakGroupRecords && pendingAtLastWait != count
+                let concurrent = lastGroupRecords >= WALWriter.commitWindowMinimumGroup
+                let worthWaiting = count < peakGroupRecords && pendingAtLastWait != count
+                if commitWindowNanos > 0 && concurrent && !closeRequested && elapsed < commitWindowNanos
+                    && worthWaiting
                 {
                     pendingAtLastWait = count
                     return .wait(nanoseconds: min(commitWindowNanos - elapsed, WALWriter.commitWindowStepNanos))
