@@ -161,7 +161,7 @@ let package = Package(
         .executableTarget(
             name: "StorageBenchmarks",
             dependencies: [
-                "BidlineCore", "BidlineStorage", "BidlineServer",
+                "BidlineCore", "BidlineStorage", "BidlineServer", "BidlineSimulation",
                 .product(name: "Benchmark", package: "package-benchmark"),
             ],
             path: "Benchmarks/StorageBenchmarks",
@@ -171,7 +171,7 @@ let package = Package(
         .executableTarget(
             name: "EngineBenchmarks",
             dependencies: [
-                "BidlineCore",
+                "BidlineCore", "BidlineSimulation",
                 .product(name: "Benchmark", package: "package-benchmark"),
             ],
             path: "Benchmarks/EngineBenchmarks",

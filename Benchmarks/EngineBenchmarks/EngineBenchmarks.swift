@@ -1,38 +1,10 @@
 import Benchmark
 import BidlineCore
+import BidlineSimulation
 
-/// A warm engine: `investors` verified, funded investors and `listings` open listings of 10,000,000.00.
+/// A warm engine: `investors` verified, funded investors and `listings` open listings (``WarmMarket``).
 func warmEngine(investors: Int, listings: Int, listingYuan: Int64 = 10_000_000, depositYuan: Int64 = 10_000_000) -> Engine {
-    var engine = Engine()
-    var now: Int64 = 1_700_000_000_000
-    func apply(_ command: Command) {
-        now += 1
-        guard engine.apply(command, at: now).changedState else { fatalError("set-up command refused: \(command)") }
-    }
-    apply(.addUser(NewUser(id: "borrower", roles: .borrower, kind: .company, verified: true, riskLevel: 5)))
-    for i in 0..<investors {
-        apply(.addUser(NewUser(id: "inv\(i)", roles: .investor, verified: true, riskLevel: 5)))
-        apply(.deposit(UserIndex(i + 1), Money(yuan: depositYuan), ref: nil))
-    }
-    let terms = ListingTerms(
-        amount: Money(yuan: listingYuan), rate: BasisPoints(1200), termMonths: 12, method: .epi, grade: .a,
-        windowMillis: 30 * 86_400_000)
-    // The company cap (1,000,000.00) would stop a real borrower; spread listings over company borrowers.
-    var borrower = 0
-    var borrowed: Int64 = 0
-    for l in 0..<listings {
-        if borrowed + listingYuan > 1_000_000 || l == 0 {
-            apply(.addUser(NewUser(id: "corp\(l)", roles: .borrower, kind: .company, verified: true, riskLevel: 5)))
-            borrower = engine.state.users.count - 1
-            borrowed = 0
-        }
-        var listingTerms = terms
-        if listingYuan > 1_000_000 { listingTerms.amount = Money(yuan: 1_000_000) }
-        apply(.submitListing(UserIndex(borrower), listingTerms))
-        borrowed += listingTerms.amount.cents / 100
-        apply(.approve(ListingID(UInt32(engine.state.listings.count))))
-    }
-    return engine
+    WarmMarket.engine(investors: investors, listings: listings, listingYuan: listingYuan, depositYuan: depositYuan)
 }
 
 /// Shared mutable benchmark state. `@unchecked Sendable`: package-benchmark runs one benchmark at a time on one

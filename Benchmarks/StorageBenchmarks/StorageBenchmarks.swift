@@ -1,6 +1,7 @@
 import Benchmark
 import BidlineCore
 import BidlineServer
+import BidlineSimulation
 import BidlineStorage
 import Dispatch
 import Foundation
@@ -23,40 +24,6 @@ func scratchDirectory(_ label: String) -> FilePath {
     return FilePath(path)
 }
 
-/// Every command that builds a warm engine (as `warmEngine` in EngineBenchmarks), in order, each checked to be
-/// applied: `investors` verified, funded investors and `listings` open listings spread over company borrowers.
-func warmCommands(investors: Int, listings: Int, listingYuan: Int64, depositYuan: Int64) -> [Command] {
-    var commands: [Command] = []
-    commands.reserveCapacity(2 * investors + 3 * listings)
-    var users = 0
-    commands.append(.addUser(NewUser(id: "borrower", roles: .borrower, kind: .company, verified: true, riskLevel: 5)))
-    users += 1
-    for i in 0..<investors {
-        commands.append(.addUser(NewUser(id: "inv\(i)", roles: .investor, verified: true, riskLevel: 5)))
-        commands.append(.deposit(UserIndex(users), Money(yuan: depositYuan), ref: nil))
-        users += 1
-    }
-    let terms = ListingTerms(
-        amount: Money(yuan: listingYuan), rate: BasisPoints(1200), termMonths: 12, method: .epi, grade: .a,
-        windowMillis: 30 * 86_400_000)
-    var borrower = 0
-    var borrowed: Int64 = 0
-    for l in 0..<listings {
-        // The company cap (1,000,000.00) would stop a real borrower; spread listings over company borrowers.
-        if borrowed + listingYuan > 1_000_000 || l == 0 {
-            commands.append(
-                .addUser(NewUser(id: "corp\(l)", roles: .borrower, kind: .company, verified: true, riskLevel: 5)))
-            borrower = users
-            users += 1
-            borrowed = 0
-        }
-        commands.append(.submitListing(UserIndex(borrower), terms))
-        commands.append(.approve(ListingID(UInt32(l + 1))))
-        borrowed += listingYuan
-    }
-    return commands
-}
-
 /// `count` random bids of 50.00 over the first `listings` listings by investors 1…`investors`.
 func randomBids(count: Int, investors: Int, listings: Int, seed: UInt64) -> [Command] {
     var rng = SplitMix64(state: seed)
@@ -68,16 +35,6 @@ func randomBids(count: Int, investors: Int, listings: Int, seed: UInt64) -> [Com
     }
 }
 
-/// Applies `commands` from engine time `start` (1 ms apart), stopping the process if one is refused.
-func apply(_ commands: [Command], to engine: inout Engine, from start: Int64) {
-    var now = start
-    for command in commands {
-        now += 1
-        guard engine.apply(command, at: now).changedState else { fatalError("set-up command refused: \(command)") }
-        if engine.events.count > 60_000 { engine.events.removeAll(keepingCapacity: true) }
-    }
-    engine.events.removeAll(keepingCapacity: true)
-}
 
 /// Shared state of one benchmark process. `@unchecked Sendable`: package-benchmark runs one benchmark at a time on
 /// one thread, and each benchmark in its own process, so nothing here is touched concurrently.
@@ -120,7 +77,7 @@ actor Sequencer {
 func replayDirectory() async throws -> (FilePath, Int) {
     if let directory = box.replayDirectory { return (directory, box.replayRecords) }
     let commands =
-        warmCommands(investors: 100_000, listings: 10_000, listingYuan: 1_000_000, depositYuan: 10_000_000)
+        WarmMarket.commands(investors: 100_000, listings: 10_000, listingYuan: 1_000_000, depositYuan: 10_000_000)
         + randomBids(count: 2_000_000, investors: 100_000, listings: 10_000, seed: 42)
     let root = scratchDirectory("replay")
     let data = DataDirectory(root)
@@ -148,11 +105,8 @@ func replayDirectory() async throws -> (FilePath, Int) {
 /// An engine with `investors` funded investors, `listings` open listings and `bids` random bids, built with
 /// `Engine.apply`.
 func builtEngine(investors: Int, listings: Int, bids: Int, seed: UInt64) -> Engine {
-    var engine = Engine()
-    apply(
-        warmCommands(investors: investors, listings: listings, listingYuan: 10_000, depositYuan: 1_000), to: &engine,
-        from: 1_700_000_000_000)
-    apply(
+    var engine = WarmMarket.engine(investors: investors, listings: listings, listingYuan: 10_000, depositYuan: 1_000)
+    WarmMarket.apply(
         randomBids(count: bids, investors: investors, listings: listings, seed: seed), to: &engine,
         from: 1_700_100_000_000)
     precondition(engine.state.bids.count == bids)
