@@ -262,14 +262,7 @@ let benchmarks: @Sendable () -> Void = {
         }
         let elapsed = nowNanos() - started
         benchmark.stopMeasurement()
-        let statistics = writer.statistics
-        try? await writer.close()
-        benchmark.measurement(
-            .custom("durable appends/s", polarity: .prefersLarger, useScalingFactor: false),
-            Int(Double(batches * batchSize) / (Double(elapsed) / 1e9)))
-        benchmark.measurement(
-            .custom("records per 100 fdatasyncs", polarity: .prefersLarger, useScalingFactor: false),
-            100 * statistics.recordsWritten / max(1, statistics.synchronizations))
+        await reportDurableAppends(benchmark, writer: writer, records: batches * batchSize, elapsedNanos: elapsed)
         for latency in latencies {
             benchmark.measurement(.custom("batch latency µs", useScalingFactor: false), Int(latency / 1_000))
         }
@@ -513,19 +506,24 @@ func measureAppends(
     let latencies = await appendAll(writer)
     let elapsed = nowNanos() - started
     benchmark.stopMeasurement()
-    let statistics = writer.statistics
-    try? await writer.close()
-    benchmark.measurement(
-        .custom("durable appends/s", polarity: .prefersLarger, useScalingFactor: false),
-        Int(Double(latencies.count) / (Double(elapsed) / 1e9)))
-    benchmark.measurement(
-        .custom("records per 100 fdatasyncs", polarity: .prefersLarger, useScalingFactor: false),
-        100 * statistics.recordsWritten / max(1, statistics.synchronizations))
+    await reportDurableAppends(benchmark, writer: writer, records: latencies.count, elapsedNanos: elapsed)
     // Every latency would make up to 2,000,000 samples; 20,000 evenly spaced ones give the same percentiles.
     let step = max(1, latencies.count / 20_000)
     for index in stride(from: 0, to: latencies.count, by: step) {
         benchmark.measurement(.custom("append latency µs", useScalingFactor: false), Int(latencies[index] / 1_000))
     }
+}
+
+/// Closes `writer` and reports durable appends/s and records per 100 fdatasyncs.
+func reportDurableAppends(_ benchmark: Benchmark, writer: WALWriter, records: Int, elapsedNanos: UInt64) async {
+    let statistics = writer.statistics
+    try? await writer.close()
+    benchmark.measurement(
+        .custom("durable appends/s", polarity: .prefersLarger, useScalingFactor: false),
+        Int(Double(records) / (Double(elapsedNanos) / 1e9)))
+    benchmark.measurement(
+        .custom("records per 100 fdatasyncs", polarity: .prefersLarger, useScalingFactor: false),
+        100 * statistics.recordsWritten / max(1, statistics.synchronizations))
 }
 
 /// A writer at sequence 1 in `directory` (a benchmark cannot go on without one).
