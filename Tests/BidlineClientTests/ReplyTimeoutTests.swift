@@ -65,78 +65,86 @@ import Testing
         }
     }
 
-    @Test func aSilentServerFailsTheRequestWithTimedOutInsteadOfHangingForever() async throws {
+    static let reconnecting = BidlineClient.ReconnectPolicy(maxAttempts: 3, initialDelayMillis: 10, maxDelayMillis: 50)
+
+    /// A client with the given reply timeout and reconnect policy, connected to a server whose first connection
+    /// never answers and whose later ones do; both are closed afterwards.
+    func withSilentFirstConnection(
+        replyTimeoutMillis: Int64, reconnect: BidlineClient.ReconnectPolicy,
+        _ body: (BidlineClient, StubbornServer) async throws -> Void
+    ) async throws {
         let server = StubbornServer(silentConnections: 1)
         let port = try await server.start()
         var configuration = BidlineClient.Configuration()
-        // Long enough that the answering second connection always beats it, even on a loaded machine.
-        configuration.replyTimeoutMillis = 1_000
-        configuration.reconnect = .init(maxAttempts: 3, initialDelayMillis: 10, maxDelayMillis: 50)
+        configuration.replyTimeoutMillis = replyTimeoutMillis
+        configuration.reconnect = reconnect
         let client = try await BidlineClient.connect(port: port, configuration: configuration)
-        await #expect(throws: BidlineClientError.timedOut(request: "PING", millis: 1_000)) {
-            _ = try await client.send("PING")
+        do {
+            try await body(client, server)
+        } catch {
+            await client.close()
+            await server.stop()
+            throw error
         }
-        // The dead connection was dropped and replaced: the next request is answered by the second one.
-        #expect(try await client.send("PING").line == "OK echo=PING")
-        #expect(server.accepted.load(ordering: .relaxed) == 2)
-        #expect(await client.statistics.reconnects == 1)
         await client.close()
         await server.stop()
+    }
+
+    @Test func aSilentServerFailsTheRequestWithTimedOutInsteadOfHangingForever() async throws {
+        // Long enough that the answering second connection always beats it, even on a loaded machine.
+        try await withSilentFirstConnection(replyTimeoutMillis: 1_000, reconnect: Self.reconnecting) { client, server in
+            await #expect(throws: BidlineClientError.timedOut(request: "PING", millis: 1_000)) {
+                _ = try await client.send("PING")
+            }
+            // The dead connection was dropped and replaced: the next request is answered by the second one.
+            let reply = try await client.send("PING")
+            #expect(reply.line == "OK echo=PING")
+            #expect(server.accepted.load(ordering: .relaxed) == 2)
+            #expect(await client.statistics.reconnects == 1)
+        }
     }
 
     @Test func withReconnectingDisabledLaterRequestsFailWithoutANewConnection() async throws {
-        let server = StubbornServer(silentConnections: 1)
-        let port = try await server.start()
-        var configuration = BidlineClient.Configuration()
-        configuration.replyTimeoutMillis = 200
-        configuration.reconnect = .never
-        let client = try await BidlineClient.connect(port: port, configuration: configuration)
-        await #expect(throws: BidlineClientError.timedOut(request: "PING", millis: 200)) {
-            _ = try await client.send("PING")
-        }
-        // Whether or not the drop has been processed yet, the next request fails the same way, and the
-        // server never sees a second connection.
-        do {
-            _ = try await client.send("PING")
-            Issue.record("expected reconnectFailed")
-        } catch let error as BidlineClientError {
-            guard case .reconnectFailed(attempts: 0, _) = error else {
-                Issue.record("expected reconnectFailed, got \(error)")
-                return
+        try await withSilentFirstConnection(replyTimeoutMillis: 200, reconnect: .never) { client, server in
+            await #expect(throws: BidlineClientError.timedOut(request: "PING", millis: 200)) {
+                _ = try await client.send("PING")
             }
+            // Whether or not the drop has been processed yet, the next request fails the same way, and the
+            // server never sees a second connection.
+            do {
+                _ = try await client.send("PING")
+                Issue.record("expected reconnectFailed")
+            } catch let error as BidlineClientError {
+                guard case .reconnectFailed(attempts: 0, _) = error else {
+                    Issue.record("expected reconnectFailed, got \(error)")
+                    return
+                }
+            }
+            #expect(server.accepted.load(ordering: .relaxed) == 1)
         }
-        #expect(server.accepted.load(ordering: .relaxed) == 1)
-        await client.close()
-        await server.stop()
     }
 
     @Test func requestsBehindTheTimedOutOneAreResentOnANewConnection() async throws {
-        let server = StubbornServer(silentConnections: 1)
-        let port = try await server.start()
-        var configuration = BidlineClient.Configuration()
         // Long enough that the answering connection's reply always beats it, even on a loaded machine.
-        configuration.replyTimeoutMillis = 2_000
-        configuration.reconnect = .init(maxAttempts: 3, initialDelayMillis: 10, maxDelayMillis: 50)
-        let client = try await BidlineClient.connect(port: port, configuration: configuration)
-        // Two reads in flight on the silent connection: the oldest times out, the other (safe to repeat) is sent
-        // again after the reconnect and answered there.
-        func outcome(_ line: String) async -> Result<BidlineClient.Reply, any Error> {
-            do { return .success(try await client.send(line)) } catch { return .failure(error) }
+        try await withSilentFirstConnection(replyTimeoutMillis: 2_000, reconnect: Self.reconnecting) { client, server in
+            // Two reads in flight on the silent connection: the oldest times out, the other (safe to repeat) is
+            // sent again after the reconnect and answered there.
+            func outcome(_ line: String) async -> Result<BidlineClient.Reply, any Error> {
+                do { return .success(try await client.send(line)) } catch { return .failure(error) }
+            }
+            async let first = outcome("PING")
+            async let second = outcome("STATS")
+            let outcomes = await [first, second]
+            let timedOut = outcomes.filter {
+                if case .failure(let error) = $0, case .timedOut = error as? BidlineClientError { return true }
+                return false
+            }
+            let answered = outcomes.compactMap { try? $0.get() }
+            #expect(timedOut.count == 1)
+            #expect(answered.count == 1)
+            #expect(answered.first?.line.hasPrefix("OK echo=") == true)
+            #expect(server.accepted.load(ordering: .relaxed) == 2)
+            #expect(await client.statistics.resent == 1)
         }
-        async let first = outcome("PING")
-        async let second = outcome("STATS")
-        let outcomes = await [first, second]
-        let timedOut = outcomes.filter {
-            if case .failure(let error) = $0, case .timedOut = error as? BidlineClientError { return true }
-            return false
-        }
-        let answered = outcomes.compactMap { try? $0.get() }
-        #expect(timedOut.count == 1)
-        #expect(answered.count == 1)
-        #expect(answered.first?.line.hasPrefix("OK echo=") == true)
-        #expect(server.accepted.load(ordering: .relaxed) == 2)
-        #expect(await client.statistics.resent == 1)
-        await client.close()
-        await server.stop()
     }
 }
