@@ -35,6 +35,11 @@ struct Serve: AsyncParsableCommand {
         valueName: "µs"))
     var commitWindowMicros = WALWriter.defaultCommitWindowMicroseconds
 
+    @Option(name: .customLong("log-commits"), help: ArgumentHelp(
+        "Which thread writes and syncs the log: loop (the engine's event loop, once per round of ready connections, like Redis's appendfsync always; default) or thread (the log's own thread with the commit window, so the engine keeps running while a group syncs).",
+        valueName: "loop|thread"))
+    var logCommits = LogCommits.engineLoop.rawValue
+
     @Option(help: "Engine clock: system (wall clock) or manual (time moves only with CLOCK.ADVANCE).")
     var clock = "system"
 
@@ -86,6 +91,10 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--commit-window-us must be between 0 and 100000")
         }
         hostConfiguration.commitWindowMicroseconds = commitWindowMicros
+        guard let logCommits = LogCommits(rawValue: logCommits) else {
+            throw ValidationError("--log-commits must be loop or thread")
+        }
+        hostConfiguration.logCommits = logCommits
         guard let retention = WALRetention(rawValue: walRetention) else {
             throw ValidationError("--wal-retention must be keep, archive or delete")
         }

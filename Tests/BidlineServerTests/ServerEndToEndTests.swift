@@ -6,8 +6,9 @@ import Testing
 
 /// End to end over TCP: a listing's whole life, balances after each step, restart durability.
 @Suite(.serialized) struct ServerEndToEndTests {
-    @Test func fullLifecycleOverTCP() async throws {
-        let server = try await TestServer.start()
+    @Test(arguments: LogCommits.allCases)
+    func fullLifecycleOverTCP(logCommits: LogCommits) async throws {
+        let server = try await TestServer.start(configureHost: { $0.logCommits = logCommits })
         defer { server.removeData() }
         let admin = try await server.connect(admin: true)
         let aliceToken = fields(try await admin.call("USER.ADD alice roles=investor verified=1 risk=5"))["token"]!
@@ -61,8 +62,9 @@ import Testing
         await server.stop()
     }
 
-    @Test func restartKeepsEveryAcknowledgedBid() async throws {
-        let first = try await TestServer.start()
+    @Test(arguments: LogCommits.allCases)
+    func restartKeepsEveryAcknowledgedBid(logCommits: LogCommits) async throws {
+        let first = try await TestServer.start(configureHost: { $0.logCommits = logCommits })
         defer { first.removeData() }
         let admin = try await first.connect(admin: true)
         _ = try await admin.call("USER.ADD b roles=borrower verified=1")
@@ -92,7 +94,7 @@ import Testing
         let sequenceBefore = await first.server.host.lastSequence
         await first.stop()
 
-        let second = try await TestServer.start(directory: first.directory)
+        let second = try await TestServer.start(directory: first.directory, configureHost: { $0.logCommits = logCommits })
         let hashAfter = await second.server.host.stateHash
         #expect(hashAfter == hashBefore)
         #expect(await second.server.host.lastSequence == sequenceBefore)

@@ -26,8 +26,21 @@ public struct HostConfiguration: Sendable {
     public var commitWindowMicroseconds: Int = WALWriter.defaultCommitWindowMicroseconds
     /// What happens to log segments every kept snapshot covers, after each snapshot.
     public var walRetention: WALRetention = .keep
+    /// Where a round of batches is written and synced (see ``LogCommits``).
+    public var logCommits: LogCommits = .logThread
 
     public init(dataDirectory: FilePath) { self.dataDirectory = dataDirectory }
+}
+
+/// Which thread writes and syncs the log for the engine's batches.
+public enum LogCommits: String, Sendable, CaseIterable {
+    /// The engine's event loop, once per loop iteration, after it has read every ready connection and run
+    /// their batches (Redis's `appendfsync always` model): the loop blocks for one write+sync per round,
+    /// and no thread is woken per group. What arrives meanwhile waits in the sockets and makes the next group.
+    case engineLoop = "loop"
+    /// The log's I/O thread, with the commit window; the loop keeps running batches while a group syncs, and
+    /// one callback per group hands the durable batches back to it.
+    case logThread = "thread"
 }
 
 /// Owns the engine, the log writer and the subscriber hub: the sequencer. Every state-changing request gets the
@@ -69,6 +82,8 @@ public actor EngineHost {
     /// True while a log callback is registered: at most one at a time, so a group commit costs one cross-thread
     /// wake-up however many batches (connections) it made durable.
     var callbackOutstanding = false
+    /// True while a commit on the loop (``LogCommits/engineLoop``) is scheduled for this loop iteration.
+    var commitScheduled = false
     /// Held from start-up to ``shutdown()``: no other server or writing tool opens the directory meanwhile.
     let lock: DataDirectoryLock
 
@@ -96,7 +111,8 @@ public actor EngineHost {
             directory: directory.wal, nextSequence: recovered.lastSequence + 1,
             options: WALWriter.Options(
                 durability: configuration.durability, segmentSizeLimit: configuration.segmentBytes,
-                commitWindowMicroseconds: configuration.commitWindowMicroseconds))
+                commitWindowMicroseconds: configuration.commitWindowMicroseconds,
+                callerCommits: configuration.logCommits == .engineLoop))
         if lastTimeMillis == 0 { lastTimeMillis = Self.wallClockMillis() }
         try await bootstrap()
     }
@@ -228,7 +244,37 @@ public actor EngineHost {
                 then(ByteBuffer(bytes: rewritten))
             }
         }))
-        registerLogCallback()
+        awaitLog()
+    }
+
+    /// Makes sure the batches in `releases` and the pending events hear when the log has made them durable.
+    func awaitLog() {
+        switch configuration.logCommits {
+        case .engineLoop: scheduleCommit()
+        case .logThread: registerLogCallback()
+        }
+    }
+
+    /// Schedules one commit after the batches of this loop iteration (NIO runs tasks after the ready sockets).
+    func scheduleCommit() {
+        guard !commitScheduled else { return }
+        commitScheduled = true
+        eventLoop.execute {
+            self.assumeIsolated { host in host.commitOnLoop() }
+        }
+    }
+
+    /// Writes and syncs what this iteration's batches journaled, here on the loop, and releases them. When
+    /// the log's I/O queue is busy (a retry, a waiter of its own), it waits for it with a callback instead.
+    func commitOnLoop() {
+        commitScheduled = false
+        let through = nextSequence - 1
+        guard through > wal.durableSequence || !releases.isEmpty else { return }
+        guard let result = wal.commitPending() else {
+            registerLogCallback()
+            return
+        }
+        releaseDurable(result, through: through)
     }
 
     /// Registers one log callback for everything pending (one per group commit, not per batch).
@@ -247,6 +293,11 @@ public actor EngineHost {
     /// Releases the batches the log has made durable (or fails them when it cannot).
     func logAdvanced(_ result: Result<UInt64, StorageError>, through: UInt64) {
         callbackOutstanding = false
+        releaseDurable(result, through: through)
+    }
+
+    /// Releases the batches durable through `wal.durableSequence`; on a failure, those up to `through` fail.
+    func releaseDurable(_ result: Result<UInt64, StorageError>, through: UInt64) {
         let durable = wal.durableSequence
         while releaseStart < releases.count {
             let (sequence, release) = releases[releaseStart]
@@ -267,7 +318,7 @@ public actor EngineHost {
             releaseStart = 0
         }
         publishPendingEvents()
-        if !releases.isEmpty { registerLogCallback() }
+        if !releases.isEmpty { awaitLog() }
         maybeSnapshot()
     }
 
@@ -288,7 +339,7 @@ public actor EngineHost {
     /// Events are published once the log holds what produced them.
     func publishPendingEventsWhenDurable() {
         guard !pendingEvents.isEmpty else { return }
-        if nextSequence - 1 <= wal.durableSequence { publishPendingEvents() } else { registerLogCallback() }
+        if nextSequence - 1 <= wal.durableSequence { publishPendingEvents() } else { awaitLog() }
     }
 
     /// Runs a batch and waits for its durability (the path for batches that await, e.g. `SNAPSHOT`).

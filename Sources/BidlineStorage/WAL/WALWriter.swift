@@ -72,13 +72,20 @@ public final class WALWriter: Sendable {
         /// unpipelined clients 40 k/s → 59 k/s with p99 4.8 → 1.5 ms (`docs/BENCHMARKS.md`). Like
         /// PostgreSQL's `commit_delay` with `commit_siblings`.
         public var commitWindowMicroseconds: Int
+        /// Whether the owner commits on its own thread (default: no). Accepted records then do not start the
+        /// I/O queue: the owner calls ``WALWriter/commitPending()`` when it has accepted a round of records
+        /// (the write and sync run on its thread), or registers a waiter, which starts the queue. The commit
+        /// window does not apply to `commitPending()`: a round is its group.
+        public var callerCommits: Bool
 
         /// Options with the defaults above.
         public init(
             durability: Durability = .fsync, segmentSizeLimit: Int = 64 << 20,
             maxPayloadLength: Int = WALRecordFormat.maxPayloadLength, maxPendingBytes: Int = 64 << 20,
-            preallocate: Bool? = nil, commitWindowMicroseconds: Int = WALWriter.defaultCommitWindowMicroseconds
+            preallocate: Bool? = nil, commitWindowMicroseconds: Int = WALWriter.defaultCommitWindowMicroseconds,
+            callerCommits: Bool = false
         ) {
+            self.callerCommits = callerCommits
             self.durability = durability
             self.segmentSizeLimit = segmentSizeLimit
             self.maxPayloadLength = maxPayloadLength
@@ -176,6 +183,9 @@ public final class WALWriter: Sendable {
         }
     }
 
+    /// Whether a run of the I/O queue (or a `commitPending()`) is scheduled or running (tests).
+    var isCommitting: Bool { state.withLock { $0.ioRunning } }
+
     /// Counters since the writer was opened.
     public var statistics: WALWriterStatistics {
         var statistics = state.withLock { $0.statistics }
@@ -250,7 +260,7 @@ public final class WALWriter: Sendable {
                 return (.payloadTooLarge(length: payload.count, limit: state.maxPayloadLength), false)
             }
             state.encode(engineTimeMillis: engineTimeMillis, payload: payload)
-            return (nil, state.claimIO())
+            return (nil, state.claimIOForAcceptedRecords())
         }
         if result.startIO { startIO() }
         if let error = result.error { throw error }
@@ -270,7 +280,7 @@ public final class WALWriter: Sendable {
             }
             let sequence = state.nextSequence
             state.encode(engineTimeMillis: engineTimeMillis, payload: payload)
-            return (sequence, nil, state.claimIO())
+            return (sequence, nil, state.claimIOForAcceptedRecords())
         }
         if result.startIO { startIO() }
         if let error = result.error { throw error }
@@ -300,22 +310,42 @@ public final class WALWriter: Sendable {
     }
 
     /// Registers `waiter`, or answers it at once when the outcome is already known.
+    /// A waiter starts the I/O queue when records are pending and nothing runs it (with
+    /// ``Options/callerCommits`` nobody else may): nobody waits on a commit that no one will make.
     private func register(_ waiter: WALWriterState.Waiter) {
         let sequence = waiter.sequence
-        let immediate: Result<UInt64, StorageError>? = state.withLock { state in
-            if sequence <= state.durableSequence { return .success(sequence) }
+        let (immediate, start): (Result<UInt64, StorageError>?, Bool) = state.withLock { state in
+            if sequence <= state.durableSequence { return (.success(sequence), false) }
             if sequence >= state.nextSequence {
-                return .failure(.sequenceOutOfOrder(expected: state.nextSequence, got: sequence))
+                return (.failure(.sequenceOutOfOrder(expected: state.nextSequence, got: sequence)), false)
             }
             switch state.phase {
-            case .closed: return .failure(.closed)
-            case .unavailable(let failure): return .failure(.unavailable(failure))
+            case .closed: return (.failure(.closed), false)
+            case .unavailable(let failure): return (.failure(.unavailable(failure)), false)
             case .open:
                 state.addWaiter(waiter)
-                return nil
+                return (nil, !state.pending.isEmpty && state.claimIO())
             }
         }
+        if start { startIO() }
         if let immediate { waiter.notify(immediate) }
+    }
+
+    /// Writes and syncs the pending records now, on the calling thread (no commit window), and returns how
+    /// far the log is durable, or the error that stops it; `nil` when the I/O queue is running (it takes
+    /// the records, and waiters hear from it). For an owner that accepts records on one thread and can block it
+    /// for one write+sync per round of work, like Redis's `appendfsync always` before it replies
+    /// (``Options/callerCommits``): no thread hand-off and no wake-up per group. Waiters are notified here.
+    public func commitPending() -> Result<UInt64, StorageError>? {
+        guard state.withLock({ $0.claimIO() }) else { return nil }
+        runIO(holdsWindow: false)
+        return state.withLock { state in
+            switch state.phase {
+            case .open: return .success(state.durableSequence)
+            case .unavailable(let failure): return .failure(.unavailable(failure))
+            case .closed: return .failure(.closed)
+            }
+        }
     }
 
     /// Makes the next record start a new segment (called after a snapshot, so that the segments wholly
@@ -396,7 +426,8 @@ public final class WALWriter: Sendable {
                 }
             }
             let last = state.nextSequence - 1
-            if let waiter { state.addWaiter(.init(sequence: last, continuation: waiter)) }
+            guard let waiter else { return Acceptance(lastSequence: last, startIO: state.claimIOForAcceptedRecords()) }
+            state.addWaiter(.init(sequence: last, continuation: waiter))
             return Acceptance(lastSequence: last, startIO: state.claimIO())
         }
     }
@@ -407,15 +438,15 @@ public final class WALWriter: Sendable {
     }
 
     private func startIO() {
-        ioQueue.async { self.runIO() }
+        ioQueue.async { self.runIO(holdsWindow: true) }
     }
 
     /// The commit loop, on the I/O queue: take the pending group, write and sync it, wake its waiters,
     /// repeat until there is nothing to do.
-    private func runIO() {
+    private func runIO(holdsWindow: Bool) {
         while true {
             let now = DispatchTime.now().uptimeNanoseconds
-            switch state.withLock({ $0.takeWork(now: now) }) {
+            switch state.withLock({ $0.takeWork(now: now, holdsWindow: holdsWindow) }) {
             case .idle:
                 scheduleIntervalSyncIfNeeded()
                 return

@@ -92,6 +92,8 @@ struct WALWriterState {
     let maxPendingBytes: Int
     /// The commit window in nanoseconds (0: off; see ``WALWriter/Options/commitWindowMicroseconds``).
     let commitWindowNanos: UInt64
+    /// Accepted records wait for the owner's `commitPending()` (or a waiter) instead of starting the queue.
+    let callerCommits: Bool
     /// When the last group's write began, and how many records it held.
     var lastGroupStartNanos: UInt64 = 0
     var lastGroupRecords = 0
@@ -137,6 +139,7 @@ struct WALWriterState {
         self.maxPendingBytes = options.maxPendingBytes
         self.commitWindowNanos =
             options.durability == .fsync ? UInt64(max(0, options.commitWindowMicroseconds)) * 1000 : 0
+        self.callerCommits = options.callerCommits
     }
 
     // MARK: Accepting records
@@ -146,6 +149,12 @@ struct WALWriterState {
         if ioRunning { return false }
         ioRunning = true
         return true
+    }
+
+    /// After accepting records: whether the caller must start the I/O queue for them. Never when the
+    /// owner commits on its own thread (``WALWriter/Options/callerCommits``); it calls `commitPending()`.
+    mutating func claimIOForAcceptedRecords() -> Bool {
+        callerCommits ? false : claimIO()
     }
 
     /// Why records cannot be accepted now, if they cannot; a refusal while unavailable requests a retry.
@@ -226,7 +235,8 @@ struct WALWriterState {
     // MARK: The I/O cycle
 
     /// The next piece of work for the I/O queue; `.idle` releases the queue.
-    mutating func takeWork(now: UInt64) -> Work {
+    /// `holdsWindow`: whether the commit window applies (the I/O queue; not a caller's `commitPending()`).
+    mutating func takeWork(now: UInt64, holdsWindow: Bool = true) -> Work {
         switch phase {
         case .closed:
             ioRunning = false
@@ -258,7 +268,7 @@ struct WALWriterState {
                 let count = pending.recordCount
                 let concurrent = lastGroupRecords >= WALWriter.commitWindowMinimumGroup
                 let worthWaiting = count < peakGroupRecords && pendingAtLastWait != count
-                if commitWindowNanos > 0 && concurrent && !closeRequested && elapsed < commitWindowNanos
+                if holdsWindow && commitWindowNanos > 0 && concurrent && !closeRequested && elapsed < commitWindowNanos
                     && worthWaiting
                 {
                     pendingAtLastWait = count
