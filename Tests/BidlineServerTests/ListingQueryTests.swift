@@ -97,6 +97,10 @@ import Testing
         let stillOpen = open.filter { $0.id != boundary.id }
         let afterBoundary = Self.ordered(stillOpen + [boundary], "rate").drop { $0 != boundary.id }.dropFirst()
         #expect(next == Array(afterBoundary.prefix(5)))
+
+        // A cursor naming no listing is refused, not taken as "from the start" (a paging bot would loop).
+        #expect(try await admin.call("LOAN.LIST after=L\(open.count + 1000)").hasPrefix("ERR NO_SUCH_LISTING after=L"))
+        #expect(try await admin.call("LOAN.LIST after=L0").hasPrefix("ERR"))
         await server.stop()
     }
 }

@@ -44,7 +44,12 @@ extension EngineHost {
             if ka != kb { return query.descending ? ka > kb : ka < kb }
             return query.descending && query.sort == .time ? a > b : a < b
         }
-        let after = query.after.map(\.index).flatMap { $0 >= 0 && $0 < listings.count ? $0 : nil }
+        if let cursor = query.after, !(0..<listings.count).contains(cursor.index) {
+            // A cursor that names no listing has no place in the order: restarting the paging would loop a bot.
+            _ = refuse(.noSuchListing, "after=\(cursor): no such listing")
+            return
+        }
+        let after = query.after?.index
         var page: [Int] = []
         page.reserveCapacity(min(query.limit, 1_024))
         // `status=open` (the default) looks at the open listings only, in no particular order: the page buffer
