@@ -53,12 +53,16 @@ import Testing
         let kinds: [Event.Kind] = [.listingOpened, .listingFull, .listingFailed, .listingRepaying, .listingSettled, .repayment,
                                    .installmentOverdue, .accountChanged]
         for (i, kind) in kinds.enumerated() {
-            let event = Event(kind: kind, listing: ListingID(UInt32(i + 1)), user: UserIndex(UInt32(7 * i)), amountCents: Int64(-5 + i * 1_000_003),
+            var event = Event(kind: kind, listing: ListingID(UInt32(i + 1)), user: UserIndex(UInt32(7 * i)), amountCents: Int64(-5 + i * 1_000_003),
                               atMillis: 1_700_000_000_000 + Int64(i), installment: UInt8(i))
+            if kind == .accountChanged {
+                event.availableCents = 123_456_789
+                event.frozenCents = -1
+            }
             var reader = BinaryReader(event.encoded)
             #expect(try Event(from: &reader) == event)
             #expect(reader.isAtEnd)
-            #expect(event.encoded.count == 26)
+            #expect(event.encoded.count == (kind == .accountChanged ? 42 : 26))
         }
         var bad = BinaryReader([99] + [UInt8](repeating: 0, count: 25))
         #expect(throws: DecodingError.self) { try Event(from: &bad) }

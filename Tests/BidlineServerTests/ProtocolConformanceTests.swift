@@ -230,13 +230,22 @@ import Testing
         _ = try await admin.call("LOAN.APPROVE L1")
         let investor = try await server.connect()
         _ = try await investor.call("AUTH inv \(token)")
-        #expect(try await investor.call("BID L1 1000").hasSuffix("full=1"))
+        // Three bids in one write: one batch. Each account event shows the balance its own change left.
+        try await investor.send("BID L1 300\nBID L1 200\nBID L1 500\n")
+        for _ in 0..<2 { #expect(try await investor.readLine().hasSuffix("full=0")) }
+        #expect(try await investor.readLine().hasSuffix("full=1"))
         var events: [String] = []
         while !events.contains(where: { $0.hasPrefix("EVENT loan.full listing=L1") }) {
             events.append(try await watcher.readLine())
         }
         #expect(events.contains { $0.hasPrefix("EVENT loan.open listing=L1") })
-        #expect(events.contains { $0.hasPrefix("EVENT account user=inv") })
+        let accountEvents = events.filter { $0.hasPrefix("EVENT account user=inv") }.map { $0.split(separator: " ").dropLast().joined(separator: " ") }
+        #expect(
+            accountEvents == [
+                "EVENT account user=inv listing=L1 change=-300.00 available=4700.00 frozen=300.00",
+                "EVENT account user=inv listing=L1 change=-200.00 available=4500.00 frozen=500.00",
+                "EVENT account user=inv listing=L1 change=-500.00 available=4000.00 frozen=1000.00",
+            ])
         try await watcher.send("QUIT\n")
         var last = ""
         while last != "OK bye" { last = try await watcher.readLine() }

@@ -1,5 +1,6 @@
-/// The compact binary encoding of events (26 bytes each): kind, listing, user, amount, time, installment.
-/// Format version 1, stable like the command encoding; used to ship events to other processes or archives.
+/// The compact binary encoding of events: kind, listing, user, amount, time, installment (26 bytes); an
+/// `accountChanged` event adds the available and frozen balances it left (42 bytes). Stable like the command
+/// encoding; used to ship events to other processes or archives (nothing in the log or snapshots holds events).
 extension Event {
     public func encode<Sink: BinarySink>(to sink: inout Sink) {
         sink.write(kind.rawValue)
@@ -8,6 +9,10 @@ extension Event {
         sink.write(amountCents)
         sink.write(atMillis)
         sink.write(installment)
+        if kind == .accountChanged {
+            sink.write(availableCents)
+            sink.write(frozenCents)
+        }
     }
 
     public init(from reader: inout BinaryReader) throws {
@@ -15,11 +20,15 @@ extension Event {
         self.init(
             kind: kind, listing: ListingID(try reader.readU32()), user: UserIndex(try reader.readU32()),
             amountCents: try reader.readI64(), atMillis: try reader.readI64(), installment: try reader.readU8())
+        if kind == .accountChanged {
+            availableCents = try reader.readI64()
+            frozenCents = try reader.readI64()
+        }
     }
 
     /// The encoding as a fresh byte array.
     public var encoded: [UInt8] {
-        var writer = BinaryWriter(capacity: 32)
+        var writer = BinaryWriter(capacity: 48)
         encode(to: &writer)
         return writer.bytes
     }

@@ -238,6 +238,18 @@ public struct Engine: Sendable {
         return .applied(.user(user))
     }
 
+    /// Records an `accountChanged` event for `user` with the balances as they are now: call it after the
+    /// change it reports has been posted, so each event shows the balance that change left.
+    mutating func recordAccountChange(
+        _ user: UserIndex, listing: ListingID = ListingID(0), change: Int64, at atMillis: Int64
+    ) {
+        var event = Event(kind: .accountChanged, listing: listing, user: user, amountCents: change, atMillis: atMillis)
+        let account = state.accounts[user.int]
+        event.availableCents = account.availableCents
+        event.frozenCents = account.frozenCents
+        events.append(event)
+    }
+
     mutating func deposit(_ user: UserIndex, _ amount: Money, ref: Ref?, at atMillis: Int64) -> Outcome {
         guard amount.cents > 0, amount.cents <= Money.maxAmountCents else { return .rejected(.badAmount) }
         guard userExists(user) else { return .rejected(.noSuchUser) }
@@ -251,7 +263,7 @@ public struct Engine: Sendable {
         post(.deposit, from: .bank, to: .available(user), cents: amount.cents, at: atMillis)
         let reply = Reply.funds(user: user, amount: amount, available: Money(cents: available + amount.cents))
         if let ref { remember(user, ref, kind: .deposit, listing: 0, amount: amount, allOrNone: false, reply: reply) }
-        events.append(Event(kind: .accountChanged, user: user, amountCents: amount.cents, atMillis: atMillis))
+        recordAccountChange(user, change: amount.cents, at: atMillis)
         return .applied(reply)
     }
 
@@ -266,7 +278,7 @@ public struct Engine: Sendable {
         post(.withdraw, from: .available(user), to: .bank, cents: amount.cents, at: atMillis)
         let reply = Reply.funds(user: user, amount: amount, available: Money(cents: available - amount.cents))
         if let ref { remember(user, ref, kind: .withdraw, listing: 0, amount: amount, allOrNone: false, reply: reply) }
-        events.append(Event(kind: .accountChanged, user: user, amountCents: -amount.cents, atMillis: atMillis))
+        recordAccountChange(user, change: -amount.cents, at: atMillis)
         return .applied(reply)
     }
 

@@ -109,6 +109,10 @@ public struct Event: Sendable, Equatable {
     public var amountCents: Int64
     public var atMillis: Int64
     public var installment: UInt8
+    /// `accountChanged` only: the user's available and frozen balances right after this change (later changes
+    /// of the same command or batch do not show in it).
+    public var availableCents: Int64 = 0
+    public var frozenCents: Int64 = 0
 
     @inlinable
     public init(

@@ -100,7 +100,7 @@ extension Engine {
             openListingIndexes.remove(UInt32(listingIndex))
         }
         state.listings[listingIndex] = listing
-        events.append(Event(kind: .accountChanged, listing: listingID, user: investor, amountCents: -cents, atMillis: atMillis))
+        recordAccountChange(investor, listing: listingID, change: -cents, at: atMillis)
         if full {
             events.append(
                 Event(kind: .listingFull, listing: listingID, user: listing.borrower, amountCents: listing.raisedCents, atMillis: atMillis))

@@ -79,7 +79,7 @@ extension Engine {
             post(.refund, from: .frozen(bid.investor), to: .available(bid.investor), cents: bid.amountCents, at: atMillis)
             state.stats.frozenCents -= bid.amountCents
             if listing.terms.cap != nil { capTotals[Self.capKey(id.number, bid.investor)] = nil }
-            events.append(Event(kind: .accountChanged, listing: id, user: bid.investor, amountCents: bid.amountCents, atMillis: atMillis))
+            recordAccountChange(bid.investor, listing: id, change: bid.amountCents, at: atMillis)
             cursor = bid.prevInListing
         }
         if listing.status == .open {

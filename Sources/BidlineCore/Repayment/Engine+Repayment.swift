@@ -29,7 +29,7 @@ extension Engine {
             state.claims.append(claim)
             indexClaim(UInt32(state.claims.count - 1))
             state.users[bid.investor.int].receivablePrincipalCents += bid.amountCents
-            events.append(Event(kind: .accountChanged, listing: id, user: bid.investor, amountCents: 0, atMillis: atMillis))
+            recordAccountChange(bid.investor, listing: id, change: 0, at: atMillis)
             claimCount += 1
         }
         if fee > 0 { post(.serviceFee, from: .available(borrower), to: .platform, cents: fee, at: atMillis) }
@@ -73,7 +73,7 @@ extension Engine {
         state.stats.loansRepaying += 1
         dues.insert(Deadline(atMillis: state.installments[Int(firstInstallment)].dueAtMillis, listing: id.number))
         events.append(Event(kind: .listingRepaying, listing: id, user: borrower, amountCents: amount, atMillis: atMillis))
-        events.append(Event(kind: .accountChanged, listing: id, user: borrower, amountCents: amount - fee, atMillis: atMillis))
+        recordAccountChange(borrower, listing: id, change: amount - fee, at: atMillis)
         return .applied(.listing(id, .repaying))
     }
 
@@ -192,13 +192,13 @@ extension Engine {
                 default:
                     break
                 }
-                events.append(Event(kind: .accountChanged, listing: id, user: holder, amountCents: share, atMillis: atMillis))
+                recordAccountChange(holder, listing: id, change: share, at: atMillis)
             }
         }
         state.listings[listingIndex].outstandingPrincipalCents -= principal
         state.users[borrower.int].borrowedCents -= principal
         state.stats.interestPaidCents += interest + penalty
-        events.append(Event(kind: .accountChanged, listing: id, user: borrower, amountCents: -(principal + interest + penalty), atMillis: atMillis))
+        recordAccountChange(borrower, listing: id, change: -(principal + interest + penalty), at: atMillis)
     }
 
     /// repaying → settled (结清): clears what is left of the claims' receivable interest.

@@ -85,8 +85,8 @@ extension Engine {
             state.offers[id.index].status = .sold
             state.listings[listingIndex].openOffers -= 1
         }
-        events.append(Event(kind: .accountChanged, listing: offer.listing, user: buyer, amountCents: -paid, atMillis: atMillis))
-        events.append(Event(kind: .accountChanged, listing: offer.listing, user: offer.seller, amountCents: paid - fee, atMillis: atMillis))
+        recordAccountChange(buyer, listing: offer.listing, change: -paid, at: atMillis)
+        recordAccountChange(offer.seller, listing: offer.listing, change: paid - fee, at: atMillis)
         return .applied(.bought(id, claim: ClaimID(newClaim + 1), principal: principal, paid: Money(cents: paid)))
     }
 

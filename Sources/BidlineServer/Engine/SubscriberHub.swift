@@ -87,12 +87,11 @@ public final class SubscriberHub: Sendable {
         case .accountChanged: line.append("account")
         }
         if event.kind == .accountChanged {
-            let account = engine.state.accounts[event.user.int]
             line.field("user", engine.state.users[event.user.int].id)
             if event.listing.number != 0 { line.field("listing", event.listing) }
             line.field("change", cents: event.amountCents)
-            line.field("available", cents: account.availableCents)
-            line.field("frozen", cents: account.frozenCents)
+            line.field("available", cents: event.availableCents)
+            line.field("frozen", cents: event.frozenCents)
         } else {
             line.field("listing", event.listing)
             if event.installment != 0 { line.field("installment", Int64(event.installment)) }
