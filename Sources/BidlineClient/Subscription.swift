@@ -4,7 +4,7 @@ import BidlineProtocol
 ///
 /// The sequence ends normally after ``cancel()``; it throws ``BidlineClientError/connectionLost(request:)``
 /// when the connection drops (events cannot be replayed, so a subscription does not reconnect: subscribe again
-/// and re-read the state you need) and ``BidlineClientError/subscriberTooSlow(limit:)`` when the consumer falls
+/// and re-read the state you need, or use ``BidlineClient/subscribeResuming(topics:policy:)``, which does both) and ``BidlineClientError/subscriberTooSlow(limit:)`` when the consumer falls
 /// too far behind. Dropping the last reference to the subscription closes its connection.
 public struct Subscription: AsyncSequence, Sendable {
     /// One pushed event.
