@@ -72,7 +72,6 @@ public final class BidlineServer: Service, Sendable {
                     return channel.writeAndFlush(buffer).flatMap { channel.close() }.always { _ in onClose() }
                 }
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFramer(maxLength: configuration.maxLineLength)))
                     try channel.pipeline.syncOperations.addHandler(
                         ConnectionHandler(host: host, configuration: configuration, logger: logger, onClose: onClose))
                 }

@@ -8,7 +8,7 @@ import NIOCore
 /// write, in request order. At most one batch is in flight per connection; while one is, later lines wait
 /// (bounded by the pipeline depth, beyond which the server stops reading the socket).
 final class ConnectionHandler: ChannelInboundHandler {
-    typealias InboundIn = LineFrame
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     let host: EngineHost
@@ -17,6 +17,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     let hub: SubscriberHub
     let onClose: @Sendable () -> Void
     var parser = RequestParser()
+    var framer: LineFramer
     var session = Session()
     var pending: [BatchItem] = []
     var inFlight = false
@@ -36,12 +37,23 @@ final class ConnectionHandler: ChannelInboundHandler {
         self.logger = logger
         self.hub = host.hub
         self.onClose = onClose
+        self.framer = LineFramer(maxLength: configuration.maxLineLength)
         pending.reserveCapacity(256)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
-        switch unwrapInboundIn(data) {
+        framer.frames(in: unwrapInboundIn(data)) { frame in received(frame) }
+        if pending.count + deferred.count > configuration.maxPipelineDepth && !readingPaused {
+            readingPaused = true
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        }
+    }
+
+    /// One framed line: parsed into the pending batch, or held while a session change is in flight.
+    func received(_ frame: LineFrame) {
+        guard !closing else { return }
+        switch frame {
         case .tooLong:
             var writer = ReplyWriter(capacity: 80)
             writer.error(.lineTooLong, "line longer than \(configuration.maxLineLength) bytes; discarded")
@@ -54,10 +66,6 @@ final class ConnectionHandler: ChannelInboundHandler {
             } else {
                 buffer.withUnsafeReadableBytes { parse($0) }
             }
-        }
-        if pending.count + deferred.count > configuration.maxPipelineDepth && !readingPaused {
-            readingPaused = true
-            context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
         }
     }
 
