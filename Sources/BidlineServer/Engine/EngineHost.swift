@@ -76,8 +76,15 @@ public actor EngineHost {
     /// Recovery notes and the admin token (when created at this start), for the start-up log.
     public private(set) var startupNotes: [String] = []
     public private(set) var createdAdminToken: String? = nil
-    /// Batches waiting for the log, in sequence order, with the callback that releases their replies.
-    var releases: [(sequence: UInt64, release: (Result<Void, StorageError>) -> Void)] = []
+    /// A batch waiting for the log: the sequence that must be durable, and what releases its replies.
+    struct PendingRelease {
+        var sequence: UInt64
+        var release: (Result<Void, StorageError>) -> Void
+    }
+
+    /// Batches waiting for the log, in sequence order. (A struct, not a tuple: the runtime destroys an array of
+    /// tuples element by element through generic metadata, which showed in profiles as much as matching did.)
+    var releases: [PendingRelease] = []
     var releaseStart = 0
     /// True while a log callback is registered: at most one at a time, so a group commit costs one cross-thread
     /// wake-up however many batches (connections) it made durable.
@@ -234,7 +241,7 @@ public actor EngineHost {
             return
         }
         let metrics = self.metrics
-        releases.append((batch.durableThrough, { result in
+        releases.append(PendingRelease(sequence: batch.durableThrough) { result in
             switch result {
             case .success: then(batch.replies)
             case .failure(let error):
@@ -243,7 +250,7 @@ public actor EngineHost {
                     Array(batch.replies.readableBytesView), ranges: batch.writeRanges, error: error)
                 then(ByteBuffer(bytes: rewritten))
             }
-        }))
+        })
         awaitLog()
     }
 
@@ -300,7 +307,7 @@ public actor EngineHost {
     func releaseDurable(_ result: Result<UInt64, StorageError>, through: UInt64) {
         let durable = wal.durableSequence
         while releaseStart < releases.count {
-            let (sequence, release) = releases[releaseStart]
+            let (sequence, release) = (releases[releaseStart].sequence, releases[releaseStart].release)
             if sequence <= durable {
                 release(.success(()))
             } else if case .failure(let error) = result, sequence <= through {

@@ -20,6 +20,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     var framer: LineFramer
     var session = Session()
     var pending: [BatchItem] = []
+    /// The buffer of the last batch handed to the engine, emptied: the next `pending` (no allocation per batch).
+    var spareBatch: [BatchItem] = []
     var inFlight = false
     var closing = false
     var readingPaused = false
@@ -126,8 +128,16 @@ final class ConnectionHandler: ChannelInboundHandler {
     func dispatch(context: ChannelHandlerContext) {
         guard !inFlight, !pending.isEmpty, !closing else { return }
         let count = min(pending.count, configuration.maxBatchSize)
-        let items = Array(pending.prefix(count))
-        pending.removeFirst(count)
+        var items: [BatchItem]
+        if count == pending.count {
+            // The whole queue is the batch: hand its buffer over and continue in the spare one.
+            items = pending
+            pending = spareBatch
+            spareBatch = []
+        } else {
+            items = Array(pending.prefix(count))
+            pending.removeFirst(count)
+        }
         let quitting = quitAfterIndex.map { $0 < count } ?? false
         if let index = quitAfterIndex { quitAfterIndex = index < count ? nil : index - count }
         inFlight = true
@@ -151,8 +161,10 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         // The engine runs on this loop: run the batch now, release its replies when the log has them.
         let session = self.session
+        let result = host.assumeIsolated { host in host.run(items, session: session) }
+        items.removeAll(keepingCapacity: true)
+        if spareBatch.capacity < items.capacity { spareBatch = items }
         host.assumeIsolated { host in
-            let result = host.run(items, session: session)
             let newSession = result.session
             host.release(result) { replies in
                 host.metrics.batchLatency.record(ContinuousClock.now - started)
