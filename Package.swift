@@ -169,6 +169,19 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
         .executableTarget(
+            name: "ServerBenchmarks",
+            dependencies: [
+                "BidlineCore", "BidlineProtocol", "BidlineServer",
+                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            path: "Benchmarks/ServerBenchmarks",
+            swiftSettings: strictSwift6,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+        .executableTarget(
             name: "EngineBenchmarks",
             dependencies: [
                 "BidlineCore", "BidlineSimulation",

@@ -193,13 +193,10 @@ extension EngineHost {
     /// Journals and applies `command`, then writes the reply: `render` for a custom form, the standard one
     /// otherwise. Returns true when the command was journaled.
     func write(_ command: Command, at time: Int64? = nil, render: ((isolated EngineHost, Reply) -> Void)? = nil) -> Bool {
-        guard wal.isAvailable else {
-            metrics.rejected(.unavailable)
-            replies.error(.unavailable, "storage cannot make changes durable now; retry later")
-            return false
-        }
         let outcome: Outcome
         do {
+            // While the log is unavailable the writer refuses the record (nothing is applied) and retries the
+            // failed writes in the background: a refusal here is what brings the log back once the disk is.
             outcome = try journal(command, at: time)
         } catch {
             metrics.rejected(.unavailable)

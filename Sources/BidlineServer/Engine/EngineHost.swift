@@ -28,6 +28,8 @@ public struct HostConfiguration: Sendable {
     public var walRetention: WALRetention = .keep
     /// Where a round of batches is written and synced (see ``LogCommits``).
     public var logCommits: LogCommits = .logThread
+    /// The file system the log writes through (tests put one that fails on demand here).
+    public var walFileSystem: any WALFileSystem = POSIXFileSystem()
 
     public init(dataDirectory: FilePath) { self.dataDirectory = dataDirectory }
 }
@@ -76,10 +78,26 @@ public actor EngineHost {
     /// Recovery notes and the admin token (when created at this start), for the start-up log.
     public private(set) var startupNotes: [String] = []
     public private(set) var createdAdminToken: String? = nil
-    /// A batch waiting for the log: the sequence that must be durable, and what releases its replies.
+    /// A batch waiting for the log, and who gets its replies. (Held as is, not wrapped in a closure: no
+    /// allocation per batch beyond the caller's `then`.)
     struct PendingRelease {
-        var sequence: UInt64
-        var release: (Result<Void, StorageError>) -> Void
+        var batch: BatchResult
+        var then: (_ replies: ByteBuffer) -> Void
+
+        var sequence: UInt64 { batch.durableThrough }
+
+        /// Hands over the replies, or on a log failure the replies with every write's rewritten to
+        /// `ERR UNAVAILABLE`.
+        func release(_ result: Result<Void, StorageError>, metrics: ServerMetrics) {
+            switch result {
+            case .success: then(batch.replies)
+            case .failure(let error):
+                metrics.storageFailures.increment()
+                let rewritten = EngineHost.rewriteWrites(
+                    Array(batch.replies.readableBytesView), ranges: batch.writeRanges, error: error)
+                then(ByteBuffer(bytes: rewritten))
+            }
+        }
     }
 
     /// Batches waiting for the log, in sequence order. (A struct, not a tuple: the runtime destroys an array of
@@ -119,7 +137,8 @@ public actor EngineHost {
             options: WALWriter.Options(
                 durability: configuration.durability, segmentSizeLimit: configuration.segmentBytes,
                 commitWindowMicroseconds: configuration.commitWindowMicroseconds,
-                callerCommits: configuration.logCommits == .engineLoop))
+                callerCommits: configuration.logCommits == .engineLoop),
+            fileSystem: configuration.walFileSystem)
         if lastTimeMillis == 0 { lastTimeMillis = Self.wallClockMillis() }
         try await bootstrap()
     }
@@ -202,7 +221,13 @@ public actor EngineHost {
         public var replies: ByteBuffer
         public var session: Session
         public var durableThrough: UInt64
-        public var writeRanges: [Range<Int>]
+        /// The first write reply's bytes, and those of any later ones (kept apart so that the common batch of
+        /// one write allocates no array).
+        var firstWrite: Range<Int>?
+        var laterWrites: [Range<Int>] = []
+
+        /// Where the write replies are in `replies`, in order.
+        public var writeRanges: [Range<Int>] { firstWrite.map { [$0] + laterWrites } ?? [] }
     }
 
     /// Runs a batch of one connection's requests in order, now, on the engine's loop. The caller releases the
@@ -213,14 +238,20 @@ public actor EngineHost {
         // One clock read per batch: its commands are stamped with the same millisecond (system clock).
         batchClockMillis = configuration.clock == .system ? Self.wallClockMillis() : nil
         defer { batchClockMillis = nil }
-        var writeRanges: [Range<Int>] = []
+        var firstWrite: Range<Int>? = nil
+        var laterWrites: [Range<Int>] = []
         for item in items {
             switch item {
             case .ready(let bytes):
                 replies.bytes.append(contentsOf: bytes)
             case .request(let request):
                 let start = replies.bytes.count
-                if handle(request, session: &session) { writeRanges.append(start..<replies.bytes.count) }
+                guard handle(request, session: &session) else { continue }
+                if firstWrite == nil {
+                    firstWrite = start..<replies.bytes.count
+                } else {
+                    laterWrites.append(start..<replies.bytes.count)
+                }
             }
         }
         publishPendingEventsWhenDurable()
@@ -228,7 +259,9 @@ public actor EngineHost {
         // so the next batch reuses its capacity instead of reallocating.
         var output = allocator.buffer(capacity: replies.bytes.count)
         output.writeBytes(replies.bytes)
-        return BatchResult(replies: output, session: session, durableThrough: nextSequence - 1, writeRanges: writeRanges)
+        return BatchResult(
+            replies: output, session: session, durableThrough: nextSequence - 1, firstWrite: firstWrite,
+            laterWrites: laterWrites)
     }
 
     /// Calls `then` with the batch's replies once everything it wrote or could have observed is durable (at
@@ -240,17 +273,7 @@ public actor EngineHost {
             maybeSnapshot()
             return
         }
-        let metrics = self.metrics
-        releases.append(PendingRelease(sequence: batch.durableThrough) { result in
-            switch result {
-            case .success: then(batch.replies)
-            case .failure(let error):
-                metrics.storageFailures.increment()
-                let rewritten = Self.rewriteWrites(
-                    Array(batch.replies.readableBytesView), ranges: batch.writeRanges, error: error)
-                then(ByteBuffer(bytes: rewritten))
-            }
-        })
+        releases.append(PendingRelease(batch: batch, then: then))
         awaitLog()
     }
 
@@ -307,11 +330,11 @@ public actor EngineHost {
     func releaseDurable(_ result: Result<UInt64, StorageError>, through: UInt64) {
         let durable = wal.durableSequence
         while releaseStart < releases.count {
-            let (sequence, release) = (releases[releaseStart].sequence, releases[releaseStart].release)
-            if sequence <= durable {
-                release(.success(()))
-            } else if case .failure(let error) = result, sequence <= through {
-                release(.failure(error))
+            let pending = releases[releaseStart]
+            if pending.sequence <= durable {
+                pending.release(.success(()), metrics: metrics)
+            } else if case .failure(let error) = result, pending.sequence <= through {
+                pending.release(.failure(error), metrics: metrics)
             } else {
                 break
             }
