@@ -12,8 +12,8 @@ public enum LineFrame: Sendable, Equatable {
 /// one socket read.
 ///
 /// Lines are slices of the read's buffer (no copy), handed to the connection's handler directly: no
-/// `ByteToMessageHandler` and no channel-pipeline hop or `NIOAny` box per line. Only a line that spans two reads
-/// is copied, into a buffer of its own.
+/// `ByteToMessageHandler` and no channel-pipeline hop or `NIOAny` box per line. Only a line that spans reads is
+/// copied, into a buffer of its own (its start, then the next read's bytes up to the newline).
 public struct LineFramer: Sendable {
     public let maxLength: Int
     /// The start of a line whose newline has not arrived yet (owned: never a slice of a read buffer).
@@ -27,10 +27,19 @@ public struct LineFramer: Sendable {
     public mutating func frames(in read: ByteBuffer, _ emit: (LineFrame) -> Void) {
         var buffer = read
         if var carried = partial {
+            // Complete the carried line with this read's bytes up to its first newline only; the rest of the read
+            // is framed in place, without a copy.
             partial = nil
-            carried.writeImmutableBuffer(buffer)
-            buffer = carried
+            let view = buffer.readableBytesView
+            let head = view.firstIndex(of: UInt8(ascii: "\n")).map { $0 - buffer.readerIndex + 1 } ?? buffer.readableBytes
+            carried.writeImmutableBuffer(buffer.readSlice(length: head)!)
+            scan(&carried, emit)
         }
+        scan(&buffer, emit)
+    }
+
+    /// Emits the complete lines of `buffer`; keeps a copy of a trailing partial line (or starts discarding it).
+    private mutating func scan(_ buffer: inout ByteBuffer, _ emit: (LineFrame) -> Void) {
         while buffer.readableBytes > 0 {
             guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
                 if discarding || buffer.readableBytes > maxLength + 1 {
