@@ -15,6 +15,7 @@ public struct BasisPoints: Hashable, Comparable, Sendable, CustomStringConvertib
     public static func < (lhs: BasisPoints, rhs: BasisPoints) -> Bool { lhs.value < rhs.value }
 
     /// Parses a non-negative percentage with at most two decimals, at most `maxPercent` percent.
+    @inlinable
     public static func parsePercent<Bytes: Collection>(_ bytes: Bytes, maxPercent: Int32 = 100) -> BasisPoints?
     where Bytes.Element == UInt8 {
         // The money grammar is the same (digits, optional point and one or two decimals).

@@ -56,6 +56,7 @@ public struct Money: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Parses the wire form. Accepts `digits[.d[d]]`; rejects signs, exponents, `1000.`, `.5`, more than two
     /// decimals and anything above ``maxAmountCents``. Zero is accepted here; callers that need a positive
     /// amount use ``parsePositive(_:)``.
+    @inlinable
     public static func parse<Bytes: Collection>(_ bytes: Bytes) -> Money? where Bytes.Element == UInt8 {
         var cents: Int64 = 0
         var digitsBeforePoint = 0

@@ -46,6 +46,7 @@ public struct OfferID: Hashable, Comparable, Sendable, CustomStringConvertible {
 }
 
 /// Parses a prefixed id such as `L7` (prefix byte then 1–10 digits, no leading zero) into its number.
+@inlinable
 public func parsePrefixedNumber<Bytes: Collection>(_ bytes: Bytes, prefix: UInt8) -> UInt32?
 where Bytes.Element == UInt8 {
     var iterator = bytes.makeIterator()
@@ -64,6 +65,7 @@ where Bytes.Element == UInt8 {
 }
 
 /// True when `id` is a valid user id: 1–32 bytes of `[a-z0-9_.-]`.
+@inlinable
 public func isValidUserID<Bytes: Collection>(_ id: Bytes) -> Bool where Bytes.Element == UInt8 {
     guard !id.isEmpty, id.count <= 32 else { return false }
     for byte in id {
