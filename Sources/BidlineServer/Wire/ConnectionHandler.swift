@@ -20,7 +20,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     var framer: LineFramer
     var session = Session()
     var pending: [BatchItem] = []
-    /// The buffer of the last batch handed to the engine, emptied: the next `pending` (no allocation per batch).
+    /// The buffer of the last batch handed to the engine, emptied (at most 1,024 items of capacity): the next
+    /// `pending`, so that a batch costs no array allocation.
     var spareBatch: [BatchItem] = []
     var inFlight = false
     var closing = false
@@ -162,8 +163,10 @@ final class ConnectionHandler: ChannelInboundHandler {
         // The engine runs on this loop: run the batch now, release its replies when the log has them.
         let session = self.session
         let result = host.assumeIsolated { host in host.run(items, session: session) }
+        // Keep the emptied buffer for the next batch unless it grew past a typical pipeline (bounded memory per
+        // connection: `pending` keeps its own capacity too).
         items.removeAll(keepingCapacity: true)
-        if spareBatch.capacity < items.capacity { spareBatch = items }
+        if items.capacity <= 1_024 && spareBatch.capacity < items.capacity { spareBatch = items }
         host.assumeIsolated { host in
             let newSession = result.session
             host.release(result) { replies in
