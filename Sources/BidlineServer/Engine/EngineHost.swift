@@ -86,7 +86,7 @@ public actor EngineHost {
 
         var sequence: UInt64 { batch.durableThrough }
 
-        /// Hands over the replies, or on a log failure the replies with every write's rewritten to
+        /// Hands over the replies, or on a log failure the replies with every write reply rewritten to
         /// `ERR UNAVAILABLE`.
         func release(_ result: Result<Void, StorageError>, metrics: ServerMetrics) {
             switch result {
