@@ -78,6 +78,24 @@ import Testing
             #expect(paged == expected, "paged, sort=\(sort)")
         }
 
+        // Other statuses in id order walk the book from the cursor and stop at a full page: same pages.
+        for (status, subset) in [("all", all), ("pending", all.filter { $0.status == "pending" })] {
+            for sort in ["time", "-time"] {
+                var paged: [Int] = []
+                var after = ""
+                while true {
+                    let page = try await admin.rows("LOAN.LIST status=\(status) sort=\(sort) limit=4\(after)")
+                        .map { Self.parse($0).id }
+                    if page.isEmpty { break }
+                    #expect(page.count <= 4)
+                    paged += page
+                    after = " after=L\(page.last!)"
+                }
+                #expect(paged == Self.ordered(subset, sort), "status=\(status) sort=\(sort)")
+                #expect(!subset.isEmpty)
+            }
+        }
+
         // Filters: rate and term ranges.
         let filtered = try await admin.rows("LOAN.LIST rate=10-12.5 term=6-24 sort=-rate limit=10000").map { Self.parse($0) }
         let reference = Self.ordered(

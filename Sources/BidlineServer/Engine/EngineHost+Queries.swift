@@ -27,7 +27,9 @@ extension EngineHost {
     /// One scan of the listings (the open ones for `status=open`) that keeps only the page: the first `limit` matches after `after=` in the
     /// requested order, in a sorted buffer of at most `limit` entries (no sort of every match, no allocation per
     /// listing). `after=` continues after that listing's place in the order whether or not it still matches the
-    /// filters (a listing that closed between two pages does not restart the paging).
+    /// filters (a listing that closed between two pages does not restart the paging). In id order (`sort=time`,
+    /// `-time`) over all listings or a status other than `open`, it walks the book from the cursor and stops at a
+    /// full page.
     func listListings(_ query: ListingQuery) {
         let listings = engine.state.listings
         func key(_ index: Int) -> Int64 {
@@ -50,20 +52,43 @@ extension EngineHost {
             return
         }
         let after = query.after?.index
+        func matches(_ index: Int) -> Bool {
+            let listing = listings[index]
+            if let status = query.status, listing.status != status { return false }
+            if let rate = query.rate, !rate.contains(listing.terms.rate.value) { return false }
+            if let term = query.term, !term.contains(listing.terms.termMonths) { return false }
+            if query.grades & listing.terms.grade.bit == 0 { return false }
+            if let type = query.type, listing.terms.type != type { return false }
+            return true
+        }
         var page: [Int] = []
         page.reserveCapacity(min(query.limit, 1_024))
+        if query.sort == .time && query.status != .open {
+            // Id order is the listings' own order: walk it from the cursor and stop at a full page (a page of
+            // `status=all` costs its length, not the book's).
+            if query.descending {
+                var index = (after ?? listings.count) - 1
+                while index >= 0 && page.count < query.limit {
+                    if matches(index) { page.append(index) }
+                    index -= 1
+                }
+            } else {
+                var index = (after ?? -1) + 1
+                while index < listings.count && page.count < query.limit {
+                    if matches(index) { page.append(index) }
+                    index += 1
+                }
+            }
+            writeListingPage(page, listings)
+            return
+        }
         // `status=open` (the default) looks at the open listings only, in no particular order: the page buffer
         // puts them in order.
         let candidates: AnySequence<Int> =
             query.status == .open
             ? AnySequence(engine.openListingIndexes.lazy.map { Int($0) }) : AnySequence(0..<listings.count)
         for index in candidates {
-            let listing = listings[index]
-            if let status = query.status, listing.status != status { continue }
-            if let rate = query.rate, !rate.contains(listing.terms.rate.value) { continue }
-            if let term = query.term, !term.contains(listing.terms.termMonths) { continue }
-            if query.grades & listing.terms.grade.bit == 0 { continue }
-            if let type = query.type, listing.terms.type != type { continue }
+            guard matches(index) else { continue }
             if let after, !precedes(after, index) { continue }
             if page.count == query.limit {
                 guard let last = page.last, precedes(index, last) else { continue }
@@ -77,6 +102,11 @@ extension EngineHost {
             }
             page.insert(index, at: low)
         }
+        writeListingPage(page, listings)
+    }
+
+    /// `OK rows=N` and a row per listing of `page`.
+    func writeListingPage(_ page: [Int], _ listings: ChunkedArray<Listing>) {
         replies.ok()
         replies.field("rows", page.count)
         replies.end()
