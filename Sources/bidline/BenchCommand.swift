@@ -102,6 +102,7 @@ struct BenchCommand: AsyncParsableCommand {
             print("set-up took \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         }
         let before = try await Population.raised(listingNumbers, admin: admin)
+        let statsBefore = replyFields(try await admin.call("STATS"))
         let mode: LoadMode = rate.map { .open(ratePerSecond: $0) } ?? .closed(pipeline: pipeline ?? 1)
         let progress: @Sendable (LoadProgress) -> Void = { p in
             let line = String(format: "%5.1fs %9llu req/s  errors %llu  p50 %llu µs  p99 %llu µs", p.elapsedSeconds,
@@ -141,6 +142,7 @@ struct BenchCommand: AsyncParsableCommand {
                 report.extra.append(("time_to_full_ms_p50", String(format: "%.2f", sorted[sorted.count / 2])))
                 report.extra.append(("time_to_full_ms_max", String(format: "%.2f", sorted.last!)))
             }
+            report.extra += try await logFigures(admin: admin, before: statsBefore)
             try await verifyNoOverfill(admin: admin, listings: listingNumbers)
             try await checkBooks(admin: admin, counted: flashWorkload.books.acceptedCents, before: before)
             report.extra.append(("books", "balanced, counted amounts match the server"))
@@ -154,10 +156,30 @@ struct BenchCommand: AsyncParsableCommand {
         let result = try await runner.run(workload: workload, credentials: credentials, mode: mode, durationSeconds: duration, progress: progress)
         if terminal { print("") }
         var report = BenchReport(scenario: scenario, mode: "\(mode)", connections: connections, seconds: result.seconds, recorder: result.recorder)
+        report.extra += try await logFigures(admin: admin, before: statsBefore)
         let counted = (workload as? SteadyWorkload)?.books.acceptedCents ?? (workload as? MixedWorkload)?.books.acceptedCents ?? [:]
         try await checkBooks(admin: admin, counted: counted, before: before)
         report.extra.append(("books", "balanced, counted amounts match the server"))
         try finish(report)
+    }
+
+    /// How the server's log ran during the load, from two `STATS`: its durability and commit mode, and the log
+    /// records per data sync (group commit). Empty for a server whose `STATS` does not say (older versions).
+    func logFigures(admin: LineConnection, before: [String: String]) async throws -> [(String, String)] {
+        let after = replyFields(try await admin.call("STATS"))
+        guard let durability = after["durability"], let commits = after["log_commits"] else { return [] }
+        var figures = [("server_log", "durability=\(durability) log_commits=\(commits)")]
+        if let records = Self.advance("seq", before, after), let syncs = Self.advance("log_syncs", before, after) {
+            let perSync = syncs > 0 ? String(format: "%.1f", Double(records) / Double(syncs)) : "n/a"
+            figures.append(("log_records_per_sync", "\(perSync) (\(records) records, \(syncs) data syncs)"))
+        }
+        return figures
+    }
+
+    /// How far the integer field `key` advanced between two `STATS` replies.
+    static func advance(_ key: String, _ before: [String: String], _ after: [String: String]) -> Int64? {
+        guard let first = before[key].flatMap({ Int64($0) }), let last = after[key].flatMap({ Int64($0) }) else { return nil }
+        return last - first
     }
 
     /// RECONCILE must be balanced and each listing's raised delta must equal what the load counted.

@@ -49,7 +49,7 @@ import Testing
         for (pattern, replacement) in [
             (#"token=[0-9a-f]{64}"#, "token=<token>"), (#"\b[0-9]{13}\b"#, "<ms>"),
             (#"snapshot=\S+"#, "snapshot=<path>"),
-            (#"bids_per_sec=[0-9]+"#, "bids_per_sec=<n>"),
+            (#"bids_per_sec=[0-9]+"#, "bids_per_sec=<n>"), (#"log_syncs=[0-9]+"#, "log_syncs=<n>"),
         ] {
             text = text.replacingOccurrences(of: pattern, with: replacement, options: .regularExpression)
         }

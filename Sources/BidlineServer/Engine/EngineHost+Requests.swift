@@ -114,6 +114,11 @@ extension EngineHost {
             replies.field("bids_per_sec", metrics.bidsPerSecond(total: stats.bidsAccepted))
             replies.field("bids", stats.bidsAccepted)
             replies.field("seq", Int64(nextSequence - 1))
+            // How the log runs, and its data syncs since start: a load generator divides the `seq` it saw advance
+            // by the syncs to report records per group commit.
+            replies.field("durability", configuration.durability.wireText)
+            replies.field("log_commits", configuration.logCommits.rawValue)
+            replies.field("log_syncs", Int64(wal.statistics.synchronizations))
             replies.end()
             return false
         case .metrics:

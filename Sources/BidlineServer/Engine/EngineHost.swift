@@ -34,6 +34,17 @@ public struct HostConfiguration: Sendable {
     public init(dataDirectory: FilePath) { self.dataDirectory = dataDirectory }
 }
 
+extension WALWriter.Durability {
+    /// The `--durability` form: `fsync`, `interval=MS`, `none`.
+    public var wireText: String {
+        switch self {
+        case .fsync: "fsync"
+        case .interval(let milliseconds): "interval=\(milliseconds)"
+        case .none: "none"
+        }
+    }
+}
+
 /// Which thread writes and syncs the log for the engine's batches.
 public enum LogCommits: String, Sendable, CaseIterable {
     /// The engine's event loop, once per loop iteration, after it has read every ready connection and run
