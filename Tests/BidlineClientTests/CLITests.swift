@@ -13,11 +13,13 @@ import Testing
 
     /// Runs the CLI with `arguments`. Standard input is a pipe that receives `input` and is closed only after
     /// the process exits when `closeInput` is false (so a CLI that read it would hang, and the timeout fails).
-    static func cli(_ arguments: [String], input: String = "", closeInput: Bool = true) async throws -> Run {
+    static func cli(
+        _ arguments: [String], input: String = "", closeInput: Bool = true, subcommand: String = "cli"
+    ) async throws -> Run {
         guard let binary = BuiltBinary.bidline else { throw BuiltBinary.Missing() }
         let process = Process()
         process.executableURL = binary
-        process.arguments = ["cli"] + arguments
+        process.arguments = [subcommand] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["HOME"] = NSTemporaryDirectory()
         process.environment = environment
@@ -110,6 +112,21 @@ import Testing
         #expect(
             lines[5] == "OK available=0.00 frozen=0.00 receivable_principal=0.00 receivable_interest=0.00 borrowed=0.00"
         )
+        await server.stop()
+    }
+
+    @Test func benchReportsHowTheServersLogRanAndChecksTheBooks() async throws {
+        let server = try await InProcessServer.start()
+        defer { server.removeData() }
+        let run = try await Self.cli(
+            [
+                "--port", "\(server.port)", "--token", server.adminToken, "--scenario", "steady", "--connections", "2",
+                "--pipeline", "4", "--duration", "1",
+            ], subcommand: "bench")
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output.contains("server_log: durability=fsync log_commits=thread"), "\(run.output)")
+        #expect(run.output.contains("log_records_per_sync: "), "\(run.output)")
+        #expect(run.output.contains("books: balanced, counted amounts match the server"), "\(run.output)")
         await server.stop()
     }
 }
