@@ -95,6 +95,11 @@ func expectClaimIndexMatchesTheClaims(_ engine: Engine, sourceLocation: SourceLo
         open.insert(UInt32(index))
     }
     #expect(engine.openListingIndexes == open, "open listings index", sourceLocation: sourceLocation)
+    var openOffers = Set<UInt32>()
+    for index in 0..<engine.state.offers.count where engine.state.offers[index].status == .open {
+        openOffers.insert(UInt32(index))
+    }
+    #expect(engine.openOfferIndexes == openOffers, "open offers index", sourceLocation: sourceLocation)
     for user in 0..<engine.state.users.count {
         let holder = UserIndex(UInt32(user))
         #expect(

@@ -38,6 +38,9 @@ public struct Engine: Sendable {
     var dues = Heap<Deadline>()
     /// The indexes of the open listings (what `LOAN.LIST` usually asks for), kept at each open/close transition.
     public internal(set) var openListingIndexes = Set<UInt32>()
+    /// The indexes of the open transfer offers (a repayment withdraws those of its loan without scanning every
+    /// offer ever made).
+    public internal(set) var openOfferIndexes = Set<UInt32>()
     /// Claims by holder, newest first: the newest claim of each holder, and for every claim the previous claim
     /// of its holder (claims are only appended and never change holder: a transfer makes a new claim).
     var newestClaimOfHolder: [UInt32: UInt32] = [:]
@@ -71,6 +74,9 @@ public struct Engine: Sendable {
             refIndex[RefKey(user: record.user.raw, ref: record.ref)] = UInt32(index)
         }
         for index in 0..<state.claims.count { indexClaim(UInt32(index)) }
+        for index in 0..<state.offers.count where state.offers[index].status == .open {
+            openOfferIndexes.insert(UInt32(index))
+        }
         for index in 0..<state.listings.count {
             let listing = state.listings[index]
             let number = UInt32(index + 1)

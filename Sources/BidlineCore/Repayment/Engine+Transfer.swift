@@ -26,6 +26,7 @@ extension Engine {
                 priceCents: price.cents, feeRate: state.settings.transferFee, createdAtMillis: atMillis))
         state.claims[id.index].offeredCents += principal.cents
         state.listings[listingIndex].openOffers += 1
+        openOfferIndexes.insert(UInt32(state.offers.count - 1))
         let offer = OfferID(UInt32(state.offers.count))
         return .applied(.offer(offer, claim: id, principal: principal, price: price))
     }
@@ -84,6 +85,7 @@ extension Engine {
         if state.offers[id.index].remainingCents == 0 {
             state.offers[id.index].status = .sold
             state.listings[listingIndex].openOffers -= 1
+            openOfferIndexes.remove(UInt32(id.index))
         }
         recordAccountChange(buyer, listing: offer.listing, change: -paid, at: atMillis)
         recordAccountChange(offer.seller, listing: offer.listing, change: paid - fee, at: atMillis)
@@ -105,16 +107,15 @@ extension Engine {
         state.claims[offer.claim.index].offeredCents -= offer.remainingCents
         state.offers[index].status = .withdrawn
         state.listings[offer.listing.index].openOffers -= 1
+        openOfferIndexes.remove(UInt32(index))
     }
 
     /// A repayment changes the claims: every open offer on the loan is withdrawn.
     mutating func withdrawOpenOffers(listingIndex: Int) {
         guard state.listings[listingIndex].openOffers > 0 else { return }
         let number = UInt32(listingIndex + 1)
-        for index in 0..<state.offers.count where state.offers[index].status == .open
-            && state.offers[index].listing.number == number
-        {
-            closeOffer(index)
-        }
+        // In offer order, as a scan of every offer would close them (the ledger and the state hash see the order).
+        let offers = openOfferIndexes.filter { state.offers[Int($0)].listing.number == number }.sorted()
+        for index in offers { closeOffer(Int(index)) }
     }
 }
