@@ -36,8 +36,8 @@ struct Serve: AsyncParsableCommand {
     var commitWindowMicros = WALWriter.defaultCommitWindowMicroseconds
 
     @Option(name: .customLong("log-commits"), help: ArgumentHelp(
-        "Which thread writes and syncs the log: thread (the log's own thread with the commit window, so the engine keeps running while a group syncs; default, best when clients pipeline) or loop (the engine's event loop, once per round of ready connections, like Redis's appendfsync always; best when each client waits for every reply).",
-        valueName: "thread|loop"))
+        "Which thread writes and syncs the log: auto (default: decided each round, the engine loop when its batches held about one request each, else the log thread), thread (the log's own thread with the commit window, so the engine keeps running while a group syncs: best when clients pipeline) or loop (the engine's event loop, once per round of ready connections, like Redis's appendfsync always: best when each client waits for every reply).",
+        valueName: "thread|loop|auto"))
     var logCommits = HostConfiguration(dataDirectory: "").logCommits.rawValue
 
     @Option(help: "Engine clock: system (wall clock) or manual (time moves only with CLOCK.ADVANCE).")
@@ -132,7 +132,7 @@ struct Serve: AsyncParsableCommand {
         }
         let server = BidlineServer(host: host, configuration: serverConfiguration, logger: logger)
         let port = try await server.start()
-        print("Bidline listening on \(self.host):\(port) (data: \(dataDirectory), durability: \(self.durability)\(hostConfiguration.durability == .fsync ? (logCommits == .logThread ? ", log commits on its thread, commit window \(commitWindowMicros) µs" : ", log commits on the engine loop") : ""), clock: \(clock))")
+        print("Bidline listening on \(self.host):\(port) (data: \(dataDirectory), durability: \(self.durability)\(hostConfiguration.durability == .fsync ? (logCommits == .engineLoop ? ", log commits on the engine loop" : ", log commits \(logCommits == .adaptive ? "on the loop or its thread (auto)" : "on its thread"), commit window \(commitWindowMicros) µs") : ""), clock: \(clock))")
         print("Try: nc \(self.host) \(port)   then: AUTH admin $(cat \(dataDirectory)/admin.token)")
         fflush(nil)  // shown now also when stdout is a file or a pipe (a supervisor's log), not at exit
         let group = ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

@@ -124,7 +124,7 @@ import Testing
                 "--pipeline", "4", "--duration", "1",
             ], subcommand: "bench")
         #expect(run.status == 0, "\(run.errors)")
-        #expect(run.output.contains("server_log: durability=fsync log_commits=thread"), "\(run.output)")
+        #expect(run.output.contains("server_log: durability=fsync log_commits=auto"), "\(run.output)")
         #expect(run.output.contains("log_records_per_sync: "), "\(run.output)")
         #expect(run.output.contains("books: balanced, counted amounts match the server"), "\(run.output)")
         await server.stop()

@@ -111,6 +111,25 @@ import Testing
         await second.stop()
     }
 
+    @Test func autoCommitsOnTheLoopForOneRequestBatchesAndOnTheLogThreadForPipelines() async throws {
+        let server = try await TestServer.start(configureHost: { $0.logCommits = .adaptive })
+        defer { server.removeData() }
+        let admin = try await server.connect(admin: true)
+        #expect(try await admin.call("USER.ADD inv roles=investor verified=1 risk=5").hasPrefix("OK"))
+        for _ in 0..<20 { #expect(try await admin.call("DEPOSIT inv 1").hasPrefix("OK")) }
+        #expect(await server.server.host.roundsCommittedOnLoop >= 20)
+        #expect(await server.server.host.roundsHandedToLogThread == 0)
+
+        // 200 requests in one write: a batch of many, which goes to the log thread.
+        try await admin.send(String(repeating: "DEPOSIT inv 1\n", count: 200))
+        for _ in 0..<200 { #expect(try await admin.readLine().hasPrefix("OK user=inv amount=1.00")) }
+        #expect(await server.server.host.roundsHandedToLogThread >= 1)
+        #expect(try await admin.call("BALANCE inv").hasPrefix("OK available=220.00 "))
+        #expect(try await admin.call("STATS").contains(" log_commits=auto "))
+        #expect(try await admin.call("RECONCILE").hasPrefix("OK balanced=1"))
+        await server.stop()
+    }
+
     @Test func aSecondServerOnTheSameDataDirectoryIsRefusedUntilTheFirstStops() async throws {
         let first = try await TestServer.start()
         defer { first.removeData() }

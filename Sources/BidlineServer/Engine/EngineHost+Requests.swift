@@ -122,7 +122,9 @@ extension EngineHost {
             replies.end()
             return false
         case .metrics:
-            let lines = metrics.prometheusText(engine: engine, durableSequence: wal.durableSequence, log: wal.statistics)
+            let lines = metrics.prometheusText(
+                engine: engine, durableSequence: wal.durableSequence, log: wal.statistics,
+                rounds: (onLoop: roundsCommittedOnLoop, toLogThread: roundsHandedToLogThread))
             replies.ok()
             replies.field("rows", lines.count)
             replies.end()

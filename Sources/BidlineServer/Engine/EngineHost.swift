@@ -27,7 +27,7 @@ public struct HostConfiguration: Sendable {
     /// What happens to log segments every kept snapshot covers, after each snapshot.
     public var walRetention: WALRetention = .keep
     /// Where a round of batches is written and synced (see ``LogCommits``).
-    public var logCommits: LogCommits = .logThread
+    public var logCommits: LogCommits = .adaptive
     /// The file system the log writes through (tests put one that fails on demand here).
     public var walFileSystem: any WALFileSystem = POSIXFileSystem()
 
@@ -54,6 +54,10 @@ public enum LogCommits: String, Sendable, CaseIterable {
     /// The log's I/O thread, with the commit window; the loop keeps running batches while a group syncs, and
     /// one callback per group hands the durable batches back to it.
     case logThread = "thread"
+    /// Chosen each round: on the loop when the round's batches held about one request each (clients that wait
+    /// for every reply: the loop has nothing else to do while it syncs), on the log thread when clients
+    /// pipeline (the loop keeps matching while a group syncs).
+    case adaptive = "auto"
 }
 
 /// Owns the engine, the log writer and the subscriber hub: the sequencer. Every state-changing request gets the
@@ -120,6 +124,12 @@ public actor EngineHost {
     var callbackOutstanding = false
     /// True while a commit on the loop (``LogCommits/engineLoop``) is scheduled for this loop iteration.
     var commitScheduled = false
+    /// Batches and requests run since the last commit decision (``LogCommits/adaptive``).
+    var roundBatches = 0
+    var roundRequests = 0
+    /// Rounds committed on the loop and handed to the log thread (``LogCommits/adaptive``; tests, METRICS).
+    public private(set) var roundsCommittedOnLoop = 0
+    public private(set) var roundsHandedToLogThread = 0
     /// Held from start-up to ``shutdown()``: no other server or writing tool opens the directory meanwhile.
     let lock: DataDirectoryLock
 
@@ -148,7 +158,7 @@ public actor EngineHost {
             options: WALWriter.Options(
                 durability: configuration.durability, segmentSizeLimit: configuration.segmentBytes,
                 commitWindowMicroseconds: configuration.commitWindowMicroseconds,
-                callerCommits: configuration.logCommits == .engineLoop),
+                callerCommits: configuration.logCommits != .logThread),
             fileSystem: configuration.walFileSystem)
         if lastTimeMillis == 0 { lastTimeMillis = Self.wallClockMillis() }
         try await bootstrap()
@@ -251,6 +261,8 @@ public actor EngineHost {
         defer { batchClockMillis = nil }
         var firstWrite: Range<Int>? = nil
         var laterWrites: [Range<Int>] = []
+        roundBatches += 1
+        roundRequests += items.count
         for item in items {
             switch item {
             case .ready(let bytes):
@@ -291,7 +303,7 @@ public actor EngineHost {
     /// Makes sure the batches in `releases` and the pending events hear when the log has made them durable.
     func awaitLog() {
         switch configuration.logCommits {
-        case .engineLoop: scheduleCommit()
+        case .engineLoop, .adaptive: scheduleCommit()
         case .logThread: registerLogCallback()
         }
     }
@@ -310,13 +322,25 @@ public actor EngineHost {
     func commitOnLoop() {
         commitScheduled = false
         let through = nextSequence - 1
+        let (batches, requests) = (roundBatches, roundRequests)
+        (roundBatches, roundRequests) = (0, 0)
         guard through > wal.durableSequence || !releases.isEmpty else { return }
+        if configuration.logCommits == .adaptive && requests > Self.adaptiveRequestsPerBatch * max(batches, 1) {
+            // Pipelining clients: the loop has more to do than wait for the disk.
+            roundsHandedToLogThread += 1
+            registerLogCallback()
+            return
+        }
         guard let result = wal.commitPending() else {
             registerLogCallback()
             return
         }
+        roundsCommittedOnLoop += 1
         releaseDurable(result, through: through)
     }
+
+    /// ``LogCommits/adaptive``: rounds whose batches averaged more requests than this go to the log thread.
+    static let adaptiveRequestsPerBatch = 2
 
     /// Registers one log callback for everything pending (one per group commit, not per batch).
     func registerLogCallback() {

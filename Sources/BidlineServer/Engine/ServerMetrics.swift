@@ -64,7 +64,9 @@ public final class ServerMetrics: Sendable {
     }
 
     /// Prometheus text lines, with the engine's gauges refreshed first.
-    func prometheusText(engine: Engine, durableSequence: UInt64, log: WALWriterStatistics) -> [String] {
+    func prometheusText(
+        engine: Engine, durableSequence: UInt64, log: WALWriterStatistics, rounds: (onLoop: Int, toLogThread: Int)
+    ) -> [String] {
         let stats = engine.state.stats
         let gauges: [(String, String, Int64)] = [
             ("bidline_log_records_written_total", "Log records made durable since start", Int64(log.recordsWritten)),
@@ -79,6 +81,10 @@ public final class ServerMetrics: Sendable {
              Int64(log.segmentsPreallocated)),
             ("bidline_log_spare_failures_total", "Spare segments that could not be zero-filled (e.g. a full disk)",
              Int64(log.sparePreparationsFailed)),
+            ("bidline_log_rounds_committed_on_loop_total", "Rounds of batches the engine loop wrote and synced itself",
+             Int64(rounds.onLoop)),
+            ("bidline_log_rounds_to_log_thread_total", "Rounds of batches handed to the log thread (--log-commits auto)",
+             Int64(rounds.toLogThread)),
             ("bidline_users", "Registered users", stats.users),
             ("bidline_listings_open", "Open listings", stats.listingsOpen),
             ("bidline_frozen_cents", "Money frozen in bids, cents", stats.frozenCents),
