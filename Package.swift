@@ -14,6 +14,17 @@ let strictSwift6: [SwiftSetting] = [
 let hotPathSwift6: [SwiftSetting] =
     strictSwift6 + [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
+/// A package-benchmark suite in `Benchmarks/<name>` (run with `swift package benchmark --target <name>`).
+func benchmarkSuite(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: dependencies + [.product(name: "Benchmark", package: "package-benchmark")],
+        path: "Benchmarks/\(name)",
+        swiftSettings: strictSwift6,
+        plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+    )
+}
+
 let package = Package(
     name: "Bidline",
     platforms: [.macOS(.v15)],
@@ -156,48 +167,16 @@ let package = Package(
             ],
             swiftSettings: strictSwift6
         ),
-        .executableTarget(
-            name: "ProtocolBenchmarks",
-            dependencies: [
-                "BidlineCore", "BidlineProtocol",
-                .product(name: "Benchmark", package: "package-benchmark"),
-            ],
-            path: "Benchmarks/ProtocolBenchmarks",
-            swiftSettings: strictSwift6,
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
-        ),
-        .executableTarget(
-            name: "StorageBenchmarks",
-            dependencies: [
-                "BidlineCore", "BidlineStorage", "BidlineServer", "BidlineSimulation",
-                .product(name: "Benchmark", package: "package-benchmark"),
-            ],
-            path: "Benchmarks/StorageBenchmarks",
-            swiftSettings: strictSwift6,
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
-        ),
-        .executableTarget(
-            name: "ServerBenchmarks",
-            dependencies: [
+        benchmarkSuite("ProtocolBenchmarks", ["BidlineCore", "BidlineProtocol"]),
+        benchmarkSuite("StorageBenchmarks", ["BidlineCore", "BidlineStorage", "BidlineServer", "BidlineSimulation"]),
+        benchmarkSuite(
+            "ServerBenchmarks",
+            [
                 "BidlineCore", "BidlineProtocol", "BidlineServer",
-                .product(name: "Benchmark", package: "package-benchmark"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SystemPackage", package: "swift-system"),
-            ],
-            path: "Benchmarks/ServerBenchmarks",
-            swiftSettings: strictSwift6,
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
-        ),
-        .executableTarget(
-            name: "EngineBenchmarks",
-            dependencies: [
-                "BidlineCore", "BidlineSimulation",
-                .product(name: "Benchmark", package: "package-benchmark"),
-            ],
-            path: "Benchmarks/EngineBenchmarks",
-            swiftSettings: strictSwift6,
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
-        ),
+            ]),
+        benchmarkSuite("EngineBenchmarks", ["BidlineCore", "BidlineSimulation"]),
     ]
 )
