@@ -172,7 +172,7 @@ let package = Package(
         benchmarkSuite(
             "ServerBenchmarks",
             [
-                "BidlineCore", "BidlineProtocol", "BidlineServer",
+                "BidlineBench", "BidlineCore", "BidlineProtocol", "BidlineServer",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SystemPackage", package: "swift-system"),

@@ -1,4 +1,5 @@
 import Benchmark
+import BidlineBench
 import BidlineCore
 import BidlineProtocol
 import BidlineServer
@@ -65,13 +66,7 @@ struct Market: @unchecked Sendable {
         let text = String(decoding: replies, as: UTF8.self)
         return try text.split(separator: "\n").map { line in
             guard line.hasPrefix("OK") else { throw SetupFailed(reply: String(line)) }
-            var fields: [String: String] = [:]
-            for field in line.split(separator: " ") {
-                if let equals = field.firstIndex(of: "=") {
-                    fields[String(field[..<equals])] = String(field[field.index(after: equals)...])
-                }
-            }
-            return fields
+            return replyFields(line)
         }
     }
 

@@ -132,7 +132,15 @@ struct Serve: AsyncParsableCommand {
         }
         let server = BidlineServer(host: host, configuration: serverConfiguration, logger: logger)
         let port = try await server.start()
-        print("Bidline listening on \(self.host):\(port) (data: \(dataDirectory), durability: \(self.durability)\(hostConfiguration.durability == .fsync ? (logCommits == .engineLoop ? ", log commits on the engine loop" : ", log commits \(logCommits == .adaptive ? "on the loop or its thread (auto)" : "on its thread"), commit window \(commitWindowMicros) µs") : ""), clock: \(clock))")
+        // The commit window applies to fsync mode's rounds on the log thread only.
+        let window = hostConfiguration.durability == .fsync ? ", commit window \(commitWindowMicros) µs" : ""
+        let commits: String
+        switch logCommits {
+        case .engineLoop: commits = "log commits on the engine loop"
+        case .logThread: commits = "log commits on its thread" + window
+        case .adaptive: commits = "log commits on the loop or its thread (auto)" + window
+        }
+        print("Bidline listening on \(self.host):\(port) (data: \(dataDirectory), durability: \(self.durability), \(commits), clock: \(clock))")
         print("Try: nc \(self.host) \(port)   then: AUTH admin $(cat \(dataDirectory)/admin.token)")
         fflush(nil)  // shown now also when stdout is a file or a pipe (a supervisor's log), not at exit
         let group = ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
