@@ -77,7 +77,9 @@ let package = Package(
         ),
         .testTarget(
             name: "BidlineStorageTests",
-            dependencies: ["BidlineStorage", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: [
+                "BidlineStorage", "BidlineTestSupport", .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: strictSwift6
         ),
         .target(
@@ -89,8 +91,13 @@ let package = Package(
             swiftSettings: hotPathSwift6
         ),
         .target(name: "BidlineSimulation", dependencies: ["BidlineCore"], swiftSettings: strictSwift6),
-        // The socket client the server and client test targets share (tests only).
-        .target(name: "BidlineTestSupport", path: "Tests/BidlineTestSupport", swiftSettings: strictSwift6),
+        // What the test targets share (tests only): temporary directories, the in-process server, the socket client.
+        .target(
+            name: "BidlineTestSupport",
+            dependencies: ["BidlineServer", .product(name: "SystemPackage", package: "swift-system")],
+            path: "Tests/BidlineTestSupport",
+            swiftSettings: strictSwift6
+        ),
         .target(name: "BidlineProtocol", dependencies: ["BidlineCore"], swiftSettings: hotPathSwift6),
         .target(
             name: "BidlineServer",
@@ -140,7 +147,10 @@ let package = Package(
         ),
         .testTarget(
             name: "BidlineBenchTests",
-            dependencies: ["BidlineBench", "BidlineServer", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: [
+                "BidlineBench", "BidlineServer", "BidlineTestSupport",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: strictSwift6
         ),
         .executableTarget(
@@ -181,7 +191,7 @@ let package = Package(
             name: "BidlineRecoveryTests",
             dependencies: [
                 "BidlineServer", "BidlineStorage", "BidlineCore", "BidlineProtocol", "BidlineSimulation",
-                .product(name: "SystemPackage", package: "swift-system"),
+                "BidlineTestSupport", .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strictSwift6
         ),

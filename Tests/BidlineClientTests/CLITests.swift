@@ -1,4 +1,5 @@
 import BidlineClient
+import BidlineTestSupport
 import Foundation
 import Testing
 
@@ -16,7 +17,7 @@ import Testing
     static func cli(
         _ arguments: [String], input: String = "", closeInput: Bool = true, subcommand: String = "cli"
     ) async throws -> Run {
-        guard let binary = BuiltBinary.bidline else { throw BuiltBinary.Missing() }
+        let binary = URL(fileURLWithPath: try BidlineExecutable.require())
         let process = Process()
         process.executableURL = binary
         process.arguments = [subcommand] + arguments
@@ -48,7 +49,7 @@ import Testing
     }
 
     @Test func oneShotCommands() async throws {
-        let server = try await InProcessServer.start()
+        let server = try await TestServer.start()
         defer { server.removeData() }
         let admin = try await server.admin()
         let alice = try token(of: try await admin.send("USER.ADD alice roles=investor verified=1"))
@@ -98,7 +99,7 @@ import Testing
     }
 
     @Test func commandsOnStandardInput() async throws {
-        let server = try await InProcessServer.start()
+        let server = try await TestServer.start()
         defer { server.removeData() }
         let run = try await Self.cli(
             ["--port", "\(server.port)", "--token-file", server.directory.appending("admin.token").string],
@@ -116,7 +117,7 @@ import Testing
     }
 
     @Test func benchReportsHowTheServersLogRanAndChecksTheBooks() async throws {
-        let server = try await InProcessServer.start()
+        let server = try await TestServer.start()
         defer { server.removeData() }
         let run = try await Self.cli(
             [

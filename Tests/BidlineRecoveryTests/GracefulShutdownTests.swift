@@ -1,3 +1,4 @@
+import BidlineTestSupport
 import Foundation
 import Testing
 
@@ -48,7 +49,7 @@ import Testing
     }
 
     @Test func sigtermFlushesSnapshotsAndExitsZero() throws {
-        let binary = try BidlineBinary.require()
+        let binary = try BidlineExecutable.require()
         let directory = NSTemporaryDirectory() + "bidline-graceful-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }

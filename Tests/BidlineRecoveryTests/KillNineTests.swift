@@ -1,6 +1,7 @@
 import BidlineCore
 import BidlineServer
 import BidlineStorage
+import BidlineTestSupport
 import Foundation
 import SystemPackage
 import Testing
@@ -83,7 +84,7 @@ import Testing
     struct ChildHung: Error {}
 
     @Test func acknowledgedRecordsSurviveSIGKILL() async throws {
-        let binary = try BidlineBinary.require()
+        let binary = try BidlineExecutable.require()
         let rounds = 24
         var rng = SplitMix64(seed: 0x6B69_6C6C_2D39)
         try await withTemporaryDirectory { root in
