@@ -96,7 +96,7 @@ import Testing
                 let child = try Child(
                     binary: binary,
                     arguments: [
-                        "wal", "append-test", root.string, "--count", "1000000", "--appenders", "8",
+                        "wal", "append-test", "--data-dir", root.string, "--count", "1000000", "--appenders", "8",
                         "--payload-bytes", "64", "--segment-bytes", "16384",
                     ])
                 // The moment: after a seeded number of acknowledgements (0: possibly before the log is even open),
@@ -145,7 +145,7 @@ import Testing
             #expect(killedWhileRunning == rounds, "every kill landed while the child was appending")
 
             // What the crashes left is a sound data directory for the ops tool and for recovery.
-            let verify = try runBidline(["wal", "verify", root.string])
+            let verify = try runBidline(["wal", "verify", "--data-dir", root.string])
             #expect(verify.status == 0, "\(verify.stdout)")
             let recovered = try Recovery.recover(data, readOnly: true)
             #expect(recovered.lastSequence >= acknowledged.keys.max() ?? 0)
