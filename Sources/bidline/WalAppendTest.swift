@@ -35,14 +35,13 @@ extension Wal {
         @Option(name: .customLong("segment-bytes"), help: "Segment size limit.")
         var segmentBytes = 64 << 20
 
-        @Option(help: "fsync, interval=MS or none.")
-        var durability = "fsync"
+        @Option(help: "When a record counts as durable.")
+        var durability = DurabilityOption(.fsync)
 
         func validate() throws {
             guard count >= 0, appenders >= 1, appenders <= 1_000, (32...78).contains(payloadBytes) else {
                 throw ValidationError("--count ≥ 0, --appenders 1-1000, --payload-bytes 32-78")
             }
-            guard Serve.parseDurability(durability) != nil else { throw ValidationError("bad --durability") }
         }
 
         /// The payload of record `counter` of `appender`: an encoded `DEPOSIT` (so that the log stays readable by
@@ -64,7 +63,7 @@ extension Wal {
             if let truncation = report.truncation { Terminal.error("append-test: \(truncation)") }
             let next = (report.lastSequence ?? 0) + 1
             let options = WALWriter.Options(
-                durability: Serve.parseDurability(durability)!, segmentSizeLimit: segmentBytes)
+                durability: durability.value, segmentSizeLimit: segmentBytes)
             let writer = try WALWriter(directory: data.wal, nextSequence: next, options: options)
             let (count, appenders, payloadBytes) = (self.count, self.appenders, self.payloadBytes)
             try await withThrowingTaskGroup(of: Void.self) { group in

@@ -128,6 +128,26 @@ import Testing
         #expect(run.output.contains("server_log: durability=fsync log_commits=auto"), "\(run.output)")
         #expect(run.output.contains("log_records_per_sync: "), "\(run.output)")
         #expect(run.output.contains("books: balanced, counted amounts match the server"), "\(run.output)")
+        #expect(run.output.contains("closed loop, pipeline 4"), "the load shape in words: \(run.output)")
         await server.stop()
+    }
+
+    /// Enum-valued options list their values in `--help`, and a bad value gets the parser's error (exit 64).
+    @Test func enumOptionsListTheirValuesAndRefuseOthers() async throws {
+        let help = try await Self.cli(["--help"], subcommand: "serve")
+        #expect(help.status == 0)
+        let text = help.output.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        for values in ["fsync, interval=MS, none", "loop, thread, auto", "keep, archive, delete", "system, manual"] {
+            #expect(text.contains("(values: \(values);"), "\(help.output)")
+        }
+        for (subcommand, arguments) in [
+            ("serve", ["--clock", "lunar"]), ("serve", ["--durability", "interval=0"]),
+            ("serve", ["--log-commits", "sometimes"]), ("serve", ["--wal-retention", "shred"]),
+            ("bench", ["--scenario", "stampede"]),
+        ] {
+            let bad = try await Self.cli(arguments, subcommand: subcommand)
+            #expect(bad.status == 64, "\(subcommand) \(arguments): \(bad)")
+            #expect(bad.errors.contains("The value '\(arguments[1])' is invalid for '\(arguments[0])"), "\(bad.errors)")
+        }
     }
 }
