@@ -84,8 +84,9 @@ extension Wal {
                 let range = segment.lastSequence.map { "records \(segment.firstSequence)-\($0)" } ?? "no records"
                 var line = "  \(name)  \(range) (\(segment.recordCount))  \(segment.fileLength) bytes"
                 if segment.unusedLength > 0 {
-                    line += "  (records end at offset \(segment.validLength); the other "
-                        + "\(segment.unusedLength) bytes are preallocated zeros, not yet used)"
+                    line +=
+                        "  (records end at offset \(segment.validLength); the other \(segment.unusedLength) "
+                        + "bytes are preallocated zeros, not yet used)"
                 } else if segment.validLength < segment.fileLength {
                     line += "  (valid up to offset \(segment.validLength))"
                 }

@@ -174,7 +174,7 @@ import Testing
     /// was unanswered: every ref ends up as exactly one bid (acknowledged ones survive the crash and answer with
     /// their original reply; lost ones are executed once), and the money matches.
     @Test func reconnectAcrossServerCrashAndRestart() async throws {
-        let directory = NSTemporaryDirectory() + "bidline-client-crash-\(UUID().uuidString)"
+        let directory = temporaryPath("bidline-client-crash").string
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let port = try ServerProcess.freePort()
         var server = try await ServerProcess.start(directory: directory, port: port)

@@ -50,7 +50,7 @@ import Testing
 
     @Test func sigtermFlushesSnapshotsAndExitsZero() throws {
         let binary = try BidlineExecutable.require()
-        let directory = NSTemporaryDirectory() + "bidline-graceful-\(UUID().uuidString)"
+        let directory = temporaryPath("bidline-graceful").string
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let data = directory + "/data"

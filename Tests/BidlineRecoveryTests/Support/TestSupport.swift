@@ -81,7 +81,7 @@ struct ToolRun {
 /// Runs `bidline arguments…` to completion, collecting its output through files (no pipe can fill up).
 func runBidline(_ arguments: [String]) throws -> ToolRun {
     let binary = try BidlineExecutable.require()
-    let outputDirectory = NSTemporaryDirectory() + "bidline-tool-\(UUID().uuidString)"
+    let outputDirectory = temporaryPath("bidline-tool").string
     try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: outputDirectory) }
     let outPath = outputDirectory + "/stdout"
