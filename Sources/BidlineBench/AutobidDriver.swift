@@ -45,7 +45,7 @@ public enum AutobidDriver {
         }
         let elapsed = Double(monotonicNanos() - start) / 1e9
         var report = BenchReport(
-            scenario: "autobid", mode: rate.map { "open(\($0)/s)" } ?? "sequential", connections: 1, seconds: elapsed, recorder: recorder)
+            scenario: "autobid", mode: rate.map { LoadMode.open(ratePerSecond: $0).description } ?? "sequential", connections: 1, seconds: elapsed, recorder: recorder)
         report.extra.append(("listings_approved", "\(approved)"))
         report.extra.append(("auto_bids", "\(autoBids)"))
         report.extra.append(("auto_bid_rules", "\(rules)"))

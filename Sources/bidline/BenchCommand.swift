@@ -23,7 +23,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Server port.") var port = 7878
     @Option(help: "Admin token (for set-up and the books check).") var token: String?
     @Option(name: .customLong("token-file"), help: "File holding the admin token (e.g. data/admin.token).") var tokenFile: String?
-    @Option(help: "steady | flash | autobid | mixed") var scenario = "steady"
+    @Option(help: "The load: random bids (steady), one hot listing (flash), auto-bid rules (autobid), bids and reads (mixed).") var scenario: BenchScenario = .steady
     @Option(help: "Client connections (each authenticated as its own investor).") var connections = 16
     @Option(help: "Closed loop: requests in flight per connection.") var pipeline: Int?
     @Option(help: "Open loop: requests per second over all connections.") var rate: Double?
@@ -39,7 +39,6 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(name: .customLong("in-process"), help: "Run the scenario straight into an in-process engine (no socket): engine cost alone.") var inProcess = false
 
     func validate() throws {
-        guard ["steady", "flash", "autobid", "mixed"].contains(scenario) else { throw ValidationError("unknown --scenario \(scenario)") }
         guard duration > 0, duration <= 600 else { throw ValidationError("--duration must be in (0, 600] seconds") }
         guard connections >= 1, connections <= 5_000 else { throw ValidationError("--connections must be 1-5000") }
         if pipeline != nil && rate != nil { throw ValidationError("choose --pipeline (closed loop) or --rate (open loop)") }
@@ -51,7 +50,7 @@ struct BenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         if inProcess {
-            let report = InProcessBench.run(scenario: scenario, seconds: duration, listings: listings, autobidRules: autobidRules)
+            let report = InProcessBench.run(scenario: scenario.rawValue, seconds: duration, listings: listings, autobidRules: autobidRules)
             try finish(report)
             return
         }
@@ -66,7 +65,7 @@ struct BenchCommand: AsyncParsableCommand {
         let started = Date()
         let terminal = isatty(STDOUT_FILENO) != 0
 
-        if scenario == "autobid" {
+        if scenario == .autobid {
             let report = try await AutobidDriver.run(
                 admin: admin, host: host, port: port, runner: runner, rules: autobidRules, listings: listings ?? 200,
                 rate: rate, seconds: duration, runID: runID)
@@ -88,9 +87,9 @@ struct BenchCommand: AsyncParsableCommand {
             guard !credentials.isEmpty, !listingNumbers.isEmpty else { throw ValidationError("empty investors or listings") }
             credentials = (0..<connections).map { credentials[$0 % credentials.count] }
         } else {
-            print("set-up: \(connections) investors, \(listings ?? (scenario == "flash" ? 20 : 200)) listings …")
+            print("set-up: \(connections) investors, \(listings ?? (scenario == .flash ? 20 : 200)) listings …")
             credentials = try await Population.investors(connections, depositYuan: 100_000_000, admin: admin, runID: runID)
-            if scenario == "flash" {
+            if scenario == .flash {
                 listingNumbers = try await Population.listings(
                     listings ?? 20, amountYuan: 100_000, minYuan: 50, approve: false, admin: admin, runID: runID, host: host,
                     port: port, group: runner.group)
@@ -113,7 +112,7 @@ struct BenchCommand: AsyncParsableCommand {
         let workload: any Workload
         var approvals: [UInt32: UInt64] = [:]
         switch scenario {
-        case "flash":
+        case .flash:
             let flashWorkload = FlashWorkload(listings: listingNumbers)
             // The first hot listing opens now; each fill releases the next (approved by the admin connection).
             let approvalTimes = ApprovalLog()
@@ -129,7 +128,7 @@ struct BenchCommand: AsyncParsableCommand {
                 workload: flashWorkload, credentials: credentials, mode: mode, durationSeconds: duration, progress: progress)
             approvals = approvalTimes.all
             if terminal { print("") }
-            var report = BenchReport(scenario: scenario, mode: "\(mode)", connections: connections, seconds: result.seconds, recorder: result.recorder)
+            var report = BenchReport(scenario: scenario.rawValue, mode: mode.description, connections: connections, seconds: result.seconds, recorder: result.recorder)
             var times: [Double] = []
             for listing in listingNumbers {
                 if let full = flashWorkload.fullAtNanos[listing], let opened = approvals[listing], full > opened {
@@ -148,14 +147,14 @@ struct BenchCommand: AsyncParsableCommand {
             report.extra.append(("books", "balanced, counted amounts match the server"))
             try finish(report)
             return
-        case "mixed":
+        case .mixed:
             workload = MixedWorkload(listings: listingNumbers)
-        default:
+        case .steady, .autobid:
             workload = SteadyWorkload(listings: listingNumbers)
         }
         let result = try await runner.run(workload: workload, credentials: credentials, mode: mode, durationSeconds: duration, progress: progress)
         if terminal { print("") }
-        var report = BenchReport(scenario: scenario, mode: "\(mode)", connections: connections, seconds: result.seconds, recorder: result.recorder)
+        var report = BenchReport(scenario: scenario.rawValue, mode: mode.description, connections: connections, seconds: result.seconds, recorder: result.recorder)
         report.extra += try await logFigures(admin: admin, before: statsBefore)
         let counted = (workload as? SteadyWorkload)?.books.acceptedCents ?? (workload as? MixedWorkload)?.books.acceptedCents ?? [:]
         try await checkBooks(admin: admin, counted: counted, before: before)
@@ -217,6 +216,18 @@ struct BenchCommand: AsyncParsableCommand {
             return bounds
         }
     }
+}
+
+/// The load shapes of `bidline bench --scenario`.
+enum BenchScenario: String, CaseIterable, ExpressibleByArgument {
+    /// Random valid bids over many listings.
+    case steady
+    /// Every connection races for one hot listing; the next is released when it fills.
+    case flash
+    /// Tens of thousands of auto-bid rules; listings approved one after another.
+    case autobid
+    /// Bids, balance queries and listing reads.
+    case mixed
 }
 
 /// Approval times of flash listings (written from the load loop and read at the end).

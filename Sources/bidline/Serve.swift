@@ -13,7 +13,7 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             On first start an admin user is created; its token is written to <data-dir>/admin.token (mode 0600) \
             and printed once. SIGTERM or SIGINT stops accepting, finishes in-flight batches, flushes the log, \
-            takes a snapshot and exits 0. Connect with `nc 127.0.0.1 7878` or `bidline cli`.
+            takes a snapshot and exits 0. Connect with `bidline cli` (or `nc 127.0.0.1 7878`).
             """)
 
     @Option(help: "Address to bind. Keep it on loopback unless a proxy in front does authentication and TLS.")
@@ -28,7 +28,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp(
         "Durability: fsync (each reply after its batch is fsync'd; default), interval=MS (fsync every MS ms: a crash may lose the last MS ms of acknowledged changes), none (no fsync: for load tests).",
         valueName: "fsync|interval=MS|none"))
-    var durability = "fsync"
+    var durability = DurabilityOption(.fsync)
 
     @Option(name: .customLong("commit-window-us"), help: ArgumentHelp(
         "fsync mode: while clients write concurrently, start a log group's write+fsync at most once per this many microseconds, so that each fsync carries more records (fewer fsyncs leave the CPU to requests). 0 syncs as soon as the last sync ends. A lone writer is never held.",
@@ -38,10 +38,10 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-commits"), help: ArgumentHelp(
         "Which thread writes and syncs the log: auto (default: decided each round, the engine loop when its batches held about one request each, else the log thread), thread (the log's own thread with the commit window, so the engine keeps running while a group syncs: best when clients pipeline) or loop (the engine's event loop, once per round of ready connections, like Redis's appendfsync always: best when each client waits for every reply).",
         valueName: "thread|loop|auto"))
-    var logCommits = HostConfiguration(dataDirectory: "").logCommits.rawValue
+    var logCommits = RawOption(HostConfiguration(dataDirectory: "").logCommits)
 
     @Option(help: "Engine clock: system (wall clock) or manual (time moves only with CLOCK.ADVANCE).")
-    var clock = "system"
+    var clock = ClockOption(.system)
 
     @Option(name: .customLong("max-line"), help: "Longest request line in bytes.")
     var maxLine = 4096
@@ -67,7 +67,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("wal-retention"), help: ArgumentHelp(
         "Log segments that every kept snapshot covers, after each snapshot: keep (leave them in wal/), archive (move them to wal/archive/), delete.",
         valueName: "keep|archive|delete"))
-    var walRetention = "keep"
+    var walRetention = RawOption(WALRetention.keep)
 
     @Option(name: .customLong("auto-bid-share"), help: "Share of each listing that auto-bids may take, percent.")
     var autoBidShare: String?
@@ -83,27 +83,14 @@ struct Serve: AsyncParsableCommand {
         }
         let logger = Logger(label: "bidline")
         var hostConfiguration = HostConfiguration(dataDirectory: FilePath(dataDirectory))
-        guard let durability = Self.parseDurability(durability) else {
-            throw ValidationError("--durability must be fsync, interval=MS or none")
-        }
-        hostConfiguration.durability = durability
+        hostConfiguration.durability = durability.value
         guard (0...100_000).contains(commitWindowMicros) else {
             throw ValidationError("--commit-window-us must be between 0 and 100000")
         }
         hostConfiguration.commitWindowMicroseconds = commitWindowMicros
-        guard let logCommits = LogCommits(rawValue: logCommits) else {
-            throw ValidationError("--log-commits must be loop or thread")
-        }
-        hostConfiguration.logCommits = logCommits
-        guard let retention = WALRetention(rawValue: walRetention) else {
-            throw ValidationError("--wal-retention must be keep, archive or delete")
-        }
-        hostConfiguration.walRetention = retention
-        switch clock {
-        case "system": hostConfiguration.clock = .system
-        case "manual": hostConfiguration.clock = .manual
-        default: throw ValidationError("--clock must be system or manual")
-        }
+        hostConfiguration.logCommits = logCommits.value
+        hostConfiguration.walRetention = walRetention.value
+        hostConfiguration.clock = clock.value
         hostConfiguration.snapshotEveryRecords = snapshotEvery
         hostConfiguration.keepSnapshots = max(1, keepSnapshots)
         hostConfiguration.truncateCorruption = truncateCorruptLog
@@ -135,25 +122,15 @@ struct Serve: AsyncParsableCommand {
         // The commit window applies to fsync mode's rounds on the log thread only.
         let window = hostConfiguration.durability == .fsync ? ", commit window \(commitWindowMicros) µs" : ""
         let commits: String
-        switch logCommits {
+        switch logCommits.value {
         case .engineLoop: commits = "log commits on the engine loop"
         case .logThread: commits = "log commits on its thread" + window
         case .adaptive: commits = "log commits on the loop or its thread (auto)" + window
         }
-        print("Bidline listening on \(self.host):\(port) (data: \(dataDirectory), durability: \(self.durability), \(commits), clock: \(clock))")
-        print("Try: nc \(self.host) \(port)   then: AUTH admin $(cat \(dataDirectory)/admin.token)")
+        print("Bidline listening on \(self.host):\(port) (data: \(dataDirectory), durability: \(durability.defaultValueDescription), \(commits), clock: \(clock.defaultValueDescription))")
+        print("Try: bidline cli --host \(self.host) --port \(port) --token-file \(dataDirectory)/admin.token")
         fflush(nil)  // shown now also when stdout is a file or a pipe (a supervisor's log), not at exit
         let group = ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
-    }
-
-    static func parseDurability(_ text: String) -> WALWriter.Durability? {
-        switch text {
-        case "fsync": return .fsync
-        case "none": return WALWriter.Durability.none
-        default:
-            guard text.hasPrefix("interval="), let millis = Int(text.dropFirst("interval=".count)), millis > 0 else { return nil }
-            return .interval(milliseconds: millis)
-        }
     }
 }

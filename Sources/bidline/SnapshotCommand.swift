@@ -19,7 +19,7 @@ struct SnapshotTool: AsyncParsableCommand {
 }
 
 extension SnapshotTool {
-    /// `bidline snapshot take DIR`.
+    /// `bidline snapshot take --data-dir D`.
     struct Take: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Rebuild the state (newest snapshot + log, read-only) and write a snapshot at the last sequence.",
@@ -30,8 +30,8 @@ extension SnapshotTool {
                 server: use its SNAPSHOT command instead.
                 """)
 
-        @Argument(help: "Data directory (holding wal/ and snapshots/).")
-        var directory: String
+        @OptionGroup var dataDirectory: DataDirectoryOption
+        var directory: String { dataDirectory.path }
 
         @Option(help: "Afterwards, keep only this many newest snapshots.")
         var keep: Int?
@@ -91,23 +91,25 @@ extension SnapshotTool {
 }
 
 extension SnapshotTool {
-    /// `bidline snapshot inspect FILE|DIR`.
+    /// `bidline snapshot inspect --data-dir D [--seq N]` or `bidline snapshot inspect --file F`.
     struct Inspect: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print a snapshot's header, verify it completely and summarise the state it holds.",
             discussion: """
-                PATH is a snapshot file, or a data directory (then the newest snapshot, or the one at --seq). \
-                Exit status 1 when any check fails.
+                The snapshot is --file, or one of --data-dir: the newest, or the one at --seq. Exit status 1 when \
+                any check fails.
                 """)
 
-        @Argument(help: "A snapshot file, or a data directory.")
-        var path: String
+        @OptionGroup var dataDirectory: DataDirectoryOption
+
+        @Option(help: ArgumentHelp("A snapshot file (instead of one of --data-dir).", valueName: "file"))
+        var file: String?
 
         @Option(name: .customLong("seq"), help: "With a data directory: the snapshot at this sequence.")
         var sequence: UInt64?
 
         func run() throws {
-            let file = try resolve()
+            let file = try file.map { FilePath($0) } ?? resolve()
             print("file: \(file.string)")
             let header: SnapshotHeader
             do {
@@ -148,8 +150,9 @@ extension SnapshotTool {
             print("ledger entries: \(state.entries.count)")
         }
 
-        /// The snapshot file named by the arguments.
+        /// The snapshot of the data directory (or, given positionally as before, the file) named.
         func resolve() throws -> FilePath {
+            let path = dataDirectory.path
             let given = FilePath(path)
             guard directoryExists(given) else {
                 guard FileManager.default.fileExists(atPath: path) else { throw ToolError("\(path) does not exist") }
@@ -170,14 +173,14 @@ extension SnapshotTool {
 }
 
 extension SnapshotTool {
-    /// `bidline snapshot list DIR`.
+    /// `bidline snapshot list --data-dir D`.
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the snapshots of a data directory from their headers, oldest first.",
             discussion: "Reads only the 80-byte headers unless --verify. Exit status 1 when a header (or body) is bad.")
 
-        @Argument(help: "Data directory (holding snapshots/).")
-        var directory: String
+        @OptionGroup var dataDirectory: DataDirectoryOption
+        var directory: String { dataDirectory.path }
 
         @Flag(help: "Also verify each body (CRC32C and zstd checksum).")
         var verify = false

@@ -1,4 +1,5 @@
 import BidlineServer
+import BidlineTestSupport
 import Foundation
 import NIOCore
 import SystemPackage
@@ -69,16 +70,8 @@ import Testing
     /// An in-process server (durability `none`, ephemeral port, temporary data), a load runner and an admin
     /// connection to it.
     static func startServer() async throws -> (BidlineServer, FilePath, Int, LoadRunner, LineConnection) {
-        let directory = FilePath(NSTemporaryDirectory()).appending("bidline-bench-\(UUID().uuidString)")
-        var hostConfiguration = HostConfiguration(dataDirectory: directory)
-        hostConfiguration.durability = .none
-        let host = try await EngineHost(configuration: hostConfiguration)
-        var configuration = ServerConfiguration()
-        configuration.port = 0
-        let server = BidlineServer(host: host, configuration: configuration)
-        let port = try await server.start()
-        let token = try String(contentsOfFile: directory.appending("admin.token").string, encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let test = try await TestServer.start(clock: .system, configureHost: { $0.durability = .none })
+        let (server, directory, port, token) = (test.server, test.directory, test.port, test.adminToken)
         let runner = LoadRunner(host: "127.0.0.1", port: port)
         let admin = try await LineConnection.connect(host: "127.0.0.1", port: port, group: runner.group)
         #expect(try await admin.call("AUTH admin \(token)").hasPrefix("OK"))

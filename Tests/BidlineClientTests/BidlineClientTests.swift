@@ -1,6 +1,7 @@
 import BidlineClient
 import BidlineCore
 import BidlineProtocol
+import BidlineTestSupport
 import Foundation
 import Testing
 
@@ -8,7 +9,7 @@ import Testing
 /// subscriptions.
 @Suite(.serialized) struct BidlineClientTests {
     @Test func pipelinesTenThousandRequestsInOrder() async throws {
-        let server = try await InProcessServer.start()
+        let server = try await TestServer.start()
         defer { server.removeData() }
         let admin = try await server.admin()
         _ = try await admin.send("USER.ADD alice roles=investor verified=1")
@@ -34,7 +35,7 @@ import Testing
     }
 
     @Test func concurrentSendersShareOneConnection() async throws {
-        let server = try await InProcessServer.start()
+        let server = try await TestServer.start()
         defer { server.removeData() }
         let admin = try await server.admin()
         _ = try await admin.send("USER.ADD alice roles=investor verified=1")
@@ -56,7 +57,7 @@ import Testing
     }
 
     @Test func typedHelpersAndErrors() async throws {
-        let server = try await InProcessServer.start()
+        let server = try await TestServer.start()
         defer { server.removeData() }
         let admin = try await server.admin()
         let tokens = try await openMarket(admin, amount: 1_000, deposit: 700)
@@ -109,7 +110,7 @@ import Testing
     /// each gets its original reply (same bid id) and no bid is executed twice; the bid without ref fails with
     /// `connectionLost` (it was in fact executed once).
     @Test func reconnectResendsRefBidsWithoutDoubleBids() async throws {
-        let server = try await InProcessServer.start()
+        let server = try await TestServer.start()
         defer { server.removeData() }
         let admin = try await server.admin()
         let tokens = try await openMarket(admin)
@@ -173,7 +174,7 @@ import Testing
     /// was unanswered: every ref ends up as exactly one bid (acknowledged ones survive the crash and answer with
     /// their original reply; lost ones are executed once), and the money matches.
     @Test func reconnectAcrossServerCrashAndRestart() async throws {
-        let directory = NSTemporaryDirectory() + "bidline-client-crash-\(UUID().uuidString)"
+        let directory = temporaryPath("bidline-client-crash").string
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let port = try ServerProcess.freePort()
         var server = try await ServerProcess.start(directory: directory, port: port)
@@ -219,7 +220,7 @@ import Testing
     }
 
     @Test func connectionLossWithoutReconnectFailsUnansweredRequests() async throws {
-        let server = try await InProcessServer.start()
+        let server = try await TestServer.start()
         defer { server.removeData() }
         let admin = try await server.admin()
         try await openMarket(admin)
@@ -246,7 +247,7 @@ import Testing
 
     /// A reply over the client's limits is a protocol violation: the connection is dropped, not buffered.
     @Test func replyOverTheRowLimitDropsTheConnection() async throws {
-        let server = try await InProcessServer.start()
+        let server = try await TestServer.start()
         defer { server.removeData() }
         var configuration = BidlineClient.Configuration()
         configuration.maxRowsPerReply = 10
@@ -260,7 +261,7 @@ import Testing
     }
 
     @Test func subscriptionDeliversLoanFull() async throws {
-        let server = try await InProcessServer.start()
+        let server = try await TestServer.start()
         defer { server.removeData() }
         let admin = try await server.admin()
         let tokens = try await openMarket(admin, amount: 1_000)

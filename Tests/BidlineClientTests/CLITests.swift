@@ -1,4 +1,5 @@
 import BidlineClient
+import BidlineTestSupport
 import Foundation
 import Testing
 
@@ -16,7 +17,7 @@ import Testing
     static func cli(
         _ arguments: [String], input: String = "", closeInput: Bool = true, subcommand: String = "cli"
     ) async throws -> Run {
-        guard let binary = BuiltBinary.bidline else { throw BuiltBinary.Missing() }
+        let binary = URL(fileURLWithPath: try BidlineExecutable.require())
         let process = Process()
         process.executableURL = binary
         process.arguments = [subcommand] + arguments
@@ -48,7 +49,7 @@ import Testing
     }
 
     @Test func oneShotCommands() async throws {
-        let server = try await InProcessServer.start()
+        let server = try await TestServer.start()
         defer { server.removeData() }
         let admin = try await server.admin()
         let alice = try token(of: try await admin.send("USER.ADD alice roles=investor verified=1"))
@@ -98,7 +99,7 @@ import Testing
     }
 
     @Test func commandsOnStandardInput() async throws {
-        let server = try await InProcessServer.start()
+        let server = try await TestServer.start()
         defer { server.removeData() }
         let run = try await Self.cli(
             ["--port", "\(server.port)", "--token-file", server.directory.appending("admin.token").string],
@@ -116,7 +117,7 @@ import Testing
     }
 
     @Test func benchReportsHowTheServersLogRanAndChecksTheBooks() async throws {
-        let server = try await InProcessServer.start()
+        let server = try await TestServer.start()
         defer { server.removeData() }
         let run = try await Self.cli(
             [
@@ -127,6 +128,26 @@ import Testing
         #expect(run.output.contains("server_log: durability=fsync log_commits=auto"), "\(run.output)")
         #expect(run.output.contains("log_records_per_sync: "), "\(run.output)")
         #expect(run.output.contains("books: balanced, counted amounts match the server"), "\(run.output)")
+        #expect(run.output.contains("closed loop, pipeline 4"), "the load shape in words: \(run.output)")
         await server.stop()
+    }
+
+    /// Enum-valued options list their values in `--help`, and a bad value gets the parser's error (exit 64).
+    @Test func enumOptionsListTheirValuesAndRefuseOthers() async throws {
+        let help = try await Self.cli(["--help"], subcommand: "serve")
+        #expect(help.status == 0)
+        let text = help.output.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        for values in ["fsync, interval=MS, none", "loop, thread, auto", "keep, archive, delete", "system, manual"] {
+            #expect(text.contains("(values: \(values);"), "\(help.output)")
+        }
+        for (subcommand, arguments) in [
+            ("serve", ["--clock", "lunar"]), ("serve", ["--durability", "interval=0"]),
+            ("serve", ["--log-commits", "sometimes"]), ("serve", ["--wal-retention", "shred"]),
+            ("bench", ["--scenario", "stampede"]),
+        ] {
+            let bad = try await Self.cli(arguments, subcommand: subcommand)
+            #expect(bad.status == 64, "\(subcommand) \(arguments): \(bad)")
+            #expect(bad.errors.contains("The value '\(arguments[1])' is invalid for '\(arguments[0])"), "\(bad.errors)")
+        }
     }
 }

@@ -1,3 +1,4 @@
+import BidlineTestSupport
 import Foundation
 import Testing
 
@@ -76,7 +77,7 @@ import Testing
         let document = try String(contentsOf: Self.documentURL, encoding: .utf8)
         let steps = Self.steps(of: document)
         #expect(steps.count > 100, "expected the verb examples of docs/PROTOCOL.md")
-        let server = try await InProcessServer.start()
+        let server = try await TestServer.start()
         defer { server.removeData() }
         var tokens = ["admin": server.adminToken]
         var connections: [String: BlockingLineClient] = [:]

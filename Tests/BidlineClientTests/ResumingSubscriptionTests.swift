@@ -1,5 +1,6 @@
 import BidlineClient
 import BidlineProtocol
+import BidlineTestSupport
 import Foundation
 import Testing
 
@@ -12,7 +13,7 @@ import Testing
     }
 
     func restartScenario() async throws {
-        var server = try await InProcessServer.start()
+        var server = try await TestServer.start()
         defer { server.removeData() }
         let admin = try await server.admin()
         _ = try await admin.send("USER.ADD inv roles=investor verified=1 risk=5")
@@ -52,7 +53,7 @@ import Testing
     }
 
     func serverDownScenario() async throws {
-        let server = try await InProcessServer.start()
+        let server = try await TestServer.start()
         defer { server.removeData() }
         let admin = try await server.admin()
         let subscription = try await admin.subscribeResuming(

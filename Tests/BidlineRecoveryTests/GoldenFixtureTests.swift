@@ -1,6 +1,7 @@
 import BidlineCore
 import BidlineServer
 import BidlineStorage
+import BidlineTestSupport
 import Foundation
 import SystemPackage
 import Testing
@@ -57,7 +58,7 @@ import Testing
             #expect(report.truncation == nil)
             #expect(tags == Set(Command.Tag.allCases), "the fixture pins every command's encoding")
 
-            let verify = try runBidline(["wal", "verify", data.root.string])
+            let verify = try runBidline(["wal", "verify", "--data-dir", data.root.string])
             #expect(verify.status == 0, "\(verify.stdout)")
         }
     }

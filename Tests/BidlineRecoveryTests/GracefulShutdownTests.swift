@@ -1,3 +1,4 @@
+import BidlineTestSupport
 import Foundation
 import Testing
 
@@ -48,8 +49,8 @@ import Testing
     }
 
     @Test func sigtermFlushesSnapshotsAndExitsZero() throws {
-        let binary = try BidlineBinary.require()
-        let directory = NSTemporaryDirectory() + "bidline-graceful-\(UUID().uuidString)"
+        let binary = try BidlineExecutable.require()
+        let directory = temporaryPath("bidline-graceful").string
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let data = directory + "/data"

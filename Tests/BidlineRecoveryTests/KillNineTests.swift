@@ -1,6 +1,7 @@
 import BidlineCore
 import BidlineServer
 import BidlineStorage
+import BidlineTestSupport
 import Foundation
 import SystemPackage
 import Testing
@@ -83,7 +84,7 @@ import Testing
     struct ChildHung: Error {}
 
     @Test func acknowledgedRecordsSurviveSIGKILL() async throws {
-        let binary = try BidlineBinary.require()
+        let binary = try BidlineExecutable.require()
         let rounds = 24
         var rng = SplitMix64(seed: 0x6B69_6C6C_2D39)
         try await withTemporaryDirectory { root in
@@ -95,7 +96,7 @@ import Testing
                 let child = try Child(
                     binary: binary,
                     arguments: [
-                        "wal", "append-test", root.string, "--count", "1000000", "--appenders", "8",
+                        "wal", "append-test", "--data-dir", root.string, "--count", "1000000", "--appenders", "8",
                         "--payload-bytes", "64", "--segment-bytes", "16384",
                     ])
                 // The moment: after a seeded number of acknowledgements (0: possibly before the log is even open),
@@ -144,7 +145,7 @@ import Testing
             #expect(killedWhileRunning == rounds, "every kill landed while the child was appending")
 
             // What the crashes left is a sound data directory for the ops tool and for recovery.
-            let verify = try runBidline(["wal", "verify", root.string])
+            let verify = try runBidline(["wal", "verify", "--data-dir", root.string])
             #expect(verify.status == 0, "\(verify.stdout)")
             let recovered = try Recovery.recover(data, readOnly: true)
             #expect(recovered.lastSequence >= acknowledged.keys.max() ?? 0)

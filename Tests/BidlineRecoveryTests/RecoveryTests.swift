@@ -1,6 +1,7 @@
 import BidlineCore
 import BidlineProtocol
 import BidlineStorage
+import BidlineTestSupport
 import Foundation
 import SystemPackage
 import Testing

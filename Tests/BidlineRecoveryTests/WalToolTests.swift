@@ -1,6 +1,7 @@
 import BidlineCore
 import BidlineServer
 import BidlineStorage
+import BidlineTestSupport
 import Foundation
 import SystemPackage
 import Testing
@@ -29,7 +30,7 @@ import Testing
 
     @Test func inspectPrintsEveryRecordWithNamesAndOutcomes() async throws {
         try await withData { data, scenario in
-            let run = try runBidline(["wal", "inspect", data.root.string])
+            let run = try runBidline(["wal", "inspect", "--data-dir", data.root.string])
             #expect(run.status == 0, "\(run.stderr)")
             let lines = run.lines
             #expect(lines.count == Self.steps)
@@ -49,9 +50,11 @@ import Testing
 
     @Test func inspectFromASnapshotPrintsTheSameLinesAsFromTheStart() async throws {
         try await withData { data, _ in
-            let all = try runBidline(["wal", "inspect", data.root.string]).lines
+            let all = try runBidline(["wal", "inspect", "--data-dir", data.root.string]).lines
             // From 200 on, the shadow engine starts from the snapshot at 150 instead of an empty state.
-            let range = try runBidline(["wal", "inspect", data.root.string, "--from-seq", "200", "--to-seq", "260"])
+            let range = try runBidline([
+                "wal", "inspect", "--data-dir", data.root.string, "--from-seq", "200", "--to-seq", "260",
+            ])
             #expect(range.status == 0)
             #expect(range.stderr.contains("snapshot"))
             #expect(range.lines == Array(all[199..<260]))
@@ -61,15 +64,17 @@ import Testing
     @Test func inspectFilters() async throws {
         try await withData { data, scenario in
             let root = data.root.string
-            let bids = try runBidline(["wal", "inspect", root, "--verb", "bid"]).lines
+            let bids = try runBidline(["wal", "inspect", "--data-dir", root, "--verb", "bid"]).lines
             let bidCount = scenario.journal.filter { $0.command.tag == .bid }.count
             #expect(bids.count == bidCount && bidCount > 0)
             #expect(bids.allSatisfy { $0.split(separator: " ")[2] == "BID" })
 
-            let twoVerbs = try runBidline(["wal", "inspect", root, "--verb", "BID", "--verb", "DEPOSIT"]).lines
+            let twoVerbs = try runBidline([
+                "wal", "inspect", "--data-dir", root, "--verb", "BID", "--verb", "DEPOSIT",
+            ]).lines
             #expect(twoVerbs.count == bidCount + scenario.journal.filter { $0.command.tag == .deposit }.count)
 
-            let listing = try runBidline(["wal", "inspect", root, "--listing", "L1"]).lines
+            let listing = try runBidline(["wal", "inspect", "--data-dir", root, "--listing", "L1"]).lines
             #expect(!listing.isEmpty)
             // Claims and offers name their listing only through the state (C…, T…).
             let throughClaims: Set<Substring> = ["CLAIM.SELL", "CLAIM.BUY", "CLAIM.WITHDRAW"]
@@ -81,15 +86,17 @@ import Testing
             #expect(listing.contains { $0.contains("LOAN.NEW") }, "the record that created L1")
 
             let user = scenario.engine.state.users[1].id
-            let userLines = try runBidline(["wal", "inspect", root, "--user", user]).lines
+            let userLines = try runBidline(["wal", "inspect", "--data-dir", root, "--user", user]).lines
             #expect(!userLines.isEmpty)
             #expect(userLines.allSatisfy { $0.contains("=\(user) ") || $0.hasSuffix("=\(user)") })
-            #expect(try runBidline(["wal", "inspect", root, "--user", "#1"]).lines == userLines)
+            #expect(try runBidline(["wal", "inspect", "--data-dir", root, "--user", "#1"]).lines == userLines)
 
-            let limited = try runBidline(["wal", "inspect", root, "--verb", "BID", "--limit", "3"]).lines
+            let limited = try runBidline([
+                "wal", "inspect", "--data-dir", root, "--verb", "BID", "--limit", "3",
+            ]).lines
             #expect(limited == Array(bids.prefix(3)))
 
-            let unknown = try runBidline(["wal", "inspect", root, "--verb", "NOPE"])
+            let unknown = try runBidline(["wal", "inspect", "--data-dir", root, "--verb", "NOPE"])
             #expect(unknown.status != 0)
             #expect(unknown.stderr.contains("unknown verb"))
         }
@@ -97,7 +104,7 @@ import Testing
 
     @Test func inspectRawNeedsNoSnapshot() async throws {
         try await withData { data, _ in
-            let raw = try runBidline(["wal", "inspect", data.root.string, "--raw", "--verb", "BID"])
+            let raw = try runBidline(["wal", "inspect", "--data-dir", data.root.string, "--raw", "--verb", "BID"])
             #expect(raw.status == 0)
             #expect(raw.lines.allSatisfy { $0.contains("investor=#") && !$0.contains("->") })
         }
@@ -107,7 +114,7 @@ import Testing
 
     @Test func verifyPassesAGoodDirectory() async throws {
         try await withData(snapshotsAt: [150, 300], segmentBytes: 4_096) { data, _ in
-            let run = try runBidline(["wal", "verify", data.root.string])
+            let run = try runBidline(["wal", "verify", "--data-dir", data.root.string])
             #expect(run.status == 0, "\(run.stdout)")
             #expect(run.stdout.contains("result: OK"))
             #expect(run.stdout.contains("replay records 301-400"))
@@ -116,6 +123,16 @@ import Testing
 
     /// A segment still open (as on a running server, or after kill -9) ends in preallocated zeros: verify passes,
     /// says what the zeros are, and changes nothing; inspect shows every record.
+    /// The positional directory of earlier versions still works, with a deprecation warning.
+    @Test func verifyAcceptsTheDeprecatedPositionalDirectory() async throws {
+        try await withData(snapshotsAt: [150]) { data, _ in
+            let run = try runBidline(["wal", "verify", data.root.string])
+            #expect(run.status == 0, "\(run.stdout)")
+            #expect(run.stdout.contains("result: OK"))
+            #expect(run.stderr.contains("deprecated; use --data-dir"))
+        }
+    }
+
     @Test func verifyAndInspectReadAnOpenPreallocatedSegment() async throws {
         var scenario = Scenario(seed: Self.seed)
         scenario.run(steps: 120)
@@ -131,12 +148,12 @@ import Testing
             let sizeBefore = try FileManager.default.attributesOfItem(atPath: segment.string)[.size] as? Int
             #expect(sizeBefore == 1 << 20)
 
-            let verify = try runBidline(["wal", "verify", root.string])
+            let verify = try runBidline(["wal", "verify", "--data-dir", root.string])
             #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
             #expect(verify.stdout.contains("result: OK"))
             #expect(verify.stdout.contains("preallocated zeros, not yet used"))
             #expect(!verify.stdout.contains("torn"))
-            let inspect = try runBidline(["wal", "inspect", root.string])
+            let inspect = try runBidline(["wal", "inspect", "--data-dir", root.string])
             #expect(inspect.status == 0)
             #expect(inspect.lines.count == 120)
             // Read-only tools leave the open segment as it is.
@@ -160,7 +177,7 @@ import Testing
             }
             try flipBit(in: target, at: Int64(offset + WALRecordFormat.headerSize), bit: 5)
             let before = try Data(contentsOf: URL(fileURLWithPath: target.string))
-            let run = try runBidline(["wal", "verify", data.root.string])
+            let run = try runBidline(["wal", "verify", "--data-dir", data.root.string])
             #expect(run.status == 1)
             #expect(run.stdout.contains("corrupt log \(target.string) at offset \(offset)"), "\(run.stdout)")
             #expect(run.stdout.contains("--truncate-corrupt-log"))
@@ -176,7 +193,7 @@ import Testing
             try handle.seekToEnd()
             try handle.write(contentsOf: [UInt8](repeating: 0xAB, count: 19))
             try handle.close()
-            let run = try runBidline(["wal", "verify", data.root.string])
+            let run = try runBidline(["wal", "verify", "--data-dir", data.root.string])
             #expect(run.status == 0, "\(run.stdout)")
             #expect(run.stdout.contains("warning: torn tail in \(segment.string)"))
         }
@@ -186,7 +203,7 @@ import Testing
         try await withData { data, _ in
             let snapshot = data.snapshots.appending(SnapshotFile.fileName(sequence: 150))
             try flipBit(in: snapshot, at: Int64(SnapshotHeader.size) + 7)
-            let run = try runBidline(["wal", "verify", data.root.string])
+            let run = try runBidline(["wal", "verify", "--data-dir", data.root.string])
             #expect(run.status == 1)
             #expect(run.stdout.contains("PROBLEM: snapshot \(snapshot.string)"))
         }
@@ -197,7 +214,7 @@ import Testing
             try FileManager.default.removeItem(atPath: data.wal.appending(WALSegment.fileName(firstSequence: 1)).string)
             try FileManager.default.removeItem(
                 atPath: data.snapshots.appending(SnapshotFile.fileName(sequence: 150)).string)
-            let run = try runBidline(["wal", "verify", data.root.string])
+            let run = try runBidline(["wal", "verify", "--data-dir", data.root.string])
             #expect(run.status == 1)
             #expect(run.stdout.contains("records 1-150 are missing"), "\(run.stdout)")
         }
@@ -207,7 +224,7 @@ import Testing
 
     @Test func replayPrintsTheLiveStateHash() async throws {
         try await withData { data, scenario in
-            let run = try runBidline(["wal", "replay", data.root.string])
+            let run = try runBidline(["wal", "replay", "--data-dir", data.root.string])
             #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
             let fields = summary(run)
             #expect(fields["state hash"] == scenario.engine.stateHash())
@@ -217,7 +234,7 @@ import Testing
             #expect(fields["reconcile"]?.hasPrefix("balanced") == true)
             #expect(fields["snapshot"] == "sequence 150")
 
-            let early = try runBidline(["wal", "replay", data.root.string, "--to-seq", "120"])
+            let early = try runBidline(["wal", "replay", "--data-dir", data.root.string, "--to-seq", "120"])
             #expect(summary(early)["state hash"] == Scenario.hash(seed: Self.seed, after: 120))
             #expect(summary(early)["snapshot"]?.hasPrefix("none") == true)
         }
@@ -228,19 +245,19 @@ import Testing
     @Test func snapshotTakeListAndInspect() async throws {
         try await withData(snapshotsAt: []) { data, scenario in
             let root = data.root.string
-            let take = try runBidline(["snapshot", "take", root])
+            let take = try runBidline(["snapshot", "take", "--data-dir", root])
             #expect(take.status == 0, "\(take.stdout)\(take.stderr)")
             #expect(summary(take)["state hash"] == scenario.engine.stateHash())
             let file = data.snapshots.appending(SnapshotFile.fileName(sequence: UInt64(Self.steps)))
             #expect(FileManager.default.fileExists(atPath: file.string))
-            #expect(try runBidline(["snapshot", "take", root]).stdout.contains("up to date"))
+            #expect(try runBidline(["snapshot", "take", "--data-dir", root]).stdout.contains("up to date"))
 
-            let list = try runBidline(["snapshot", "list", root, "--verify"])
+            let list = try runBidline(["snapshot", "list", "--data-dir", root, "--verify"])
             #expect(list.status == 0)
             #expect(
                 list.lines.count == 1 && list.lines[0].contains("seq \(Self.steps)") && list.lines[0].hasSuffix("OK"))
 
-            let inspect = try runBidline(["snapshot", "inspect", root])
+            let inspect = try runBidline(["snapshot", "inspect", "--data-dir", root])
             #expect(inspect.status == 0, "\(inspect.stdout)")
             let fields = summary(inspect)
             #expect(fields["sequence"] == "\(Self.steps)")
@@ -253,8 +270,8 @@ import Testing
             #expect(recovered.engine.stateHash() == scenario.engine.stateHash())
 
             try flipBit(in: file, at: 30)
-            #expect(try runBidline(["snapshot", "list", root]).status == 1)
-            #expect(try runBidline(["snapshot", "inspect", file.string]).status == 1)
+            #expect(try runBidline(["snapshot", "list", "--data-dir", root]).status == 1)
+            #expect(try runBidline(["snapshot", "inspect", "--file", file.string]).status == 1)
         }
     }
 }

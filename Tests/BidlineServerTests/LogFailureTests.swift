@@ -1,5 +1,6 @@
 import BidlineServer
 import BidlineStorage
+import BidlineTestSupport
 import Foundation
 import Synchronization
 import SystemPackage

@@ -1,6 +1,7 @@
 import BidlineCore
 import BidlineProtocol
 import BidlineServer
+import BidlineTestSupport
 import Foundation
 import Testing
 

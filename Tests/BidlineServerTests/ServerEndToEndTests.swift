@@ -1,6 +1,7 @@
 import BidlineCore
 import BidlineServer
 import BidlineStorage
+import BidlineTestSupport
 import Foundation
 import Testing
 

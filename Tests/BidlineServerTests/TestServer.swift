@@ -9,41 +9,7 @@ import Testing
     import Glibc
 #endif
 
-/// An in-process server on an ephemeral port with a temporary data directory, so tests read like usage.
-final class TestServer: @unchecked Sendable {
-    // @unchecked: the fields are set once in `start` and only read afterwards, from the test's task.
-    let directory: FilePath
-    var server: BidlineServer!
-    var port = 0
-    var adminToken = ""
-
-    init(directory: FilePath? = nil) {
-        self.directory = directory ?? FilePath(NSTemporaryDirectory()).appending("bidline-test-\(UUID().uuidString)")
-    }
-
-    static func start(
-        directory: FilePath? = nil, clock: ClockMode = .manual, configure: (inout ServerConfiguration) -> Void = { _ in },
-        configureHost: (inout HostConfiguration) -> Void = { _ in }
-    ) async throws -> TestServer {
-        let test = TestServer(directory: directory)
-        var hostConfiguration = HostConfiguration(dataDirectory: test.directory)
-        hostConfiguration.clock = clock
-        configureHost(&hostConfiguration)
-        let host = try await EngineHost(configuration: hostConfiguration)
-        var configuration = ServerConfiguration()
-        configuration.port = 0
-        configure(&configuration)
-        test.server = BidlineServer(host: host, configuration: configuration)
-        test.port = try await test.server.start()
-        test.adminToken = try String(contentsOfFile: test.directory.appending("admin.token").string, encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        return test
-    }
-
-    func stop() async { await server.stop() }
-
-    func removeData() { try? FileManager.default.removeItem(atPath: directory.string) }
-
+extension TestServer {
     /// A connection, authenticated as admin when `admin` is true.
     func connect(admin: Bool = false) async throws -> LineClient {
         let client = try LineClient(port: port)

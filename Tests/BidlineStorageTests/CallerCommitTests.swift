@@ -1,3 +1,4 @@
+import BidlineTestSupport
 import Synchronization
 import SystemPackage
 import Testing

@@ -1,3 +1,4 @@
+import BidlineTestSupport
 import SystemPackage
 import Testing
 

@@ -1,26 +1,10 @@
 import BidlineClient
+import BidlineTestSupport
 import Foundation
 
 #if canImport(Glibc)
     import Glibc
 #endif
-
-/// The `bidline` executable built next to the test bundle (`swift build --build-tests` builds both).
-enum BuiltBinary {
-    static let bidline: URL? = {
-        let bundleDirectory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-            .deletingLastPathComponent()
-        for directory in [bundleDirectory, Bundle.main.bundleURL.deletingLastPathComponent()] {
-            let candidate = directory.appendingPathComponent("bidline")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        return nil
-    }()
-
-    struct Missing: Error, CustomStringConvertible {
-        var description: String { "the bidline executable is not built: run swift build --build-tests first" }
-    }
-}
 
 /// `bidline serve` as a real process (manual clock, fsync durability), so a test can kill it with SIGKILL and
 /// start it again on the same port and data directory.
@@ -44,7 +28,7 @@ final class ServerProcess {
 
     /// Starts the server and returns once it accepts connections (polling at most `attempts` times).
     static func start(directory: String, port: Int, attempts: Int = 600) async throws -> ServerProcess {
-        guard let binary = BuiltBinary.bidline else { throw BuiltBinary.Missing() }
+        let binary = URL(fileURLWithPath: try BidlineExecutable.require())
         let process = Process()
         process.executableURL = binary
         process.arguments = ["serve", "--port", "\(port)", "--data-dir", directory, "--clock", "manual"]

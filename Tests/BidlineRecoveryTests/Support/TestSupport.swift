@@ -1,6 +1,7 @@
 import BidlineCore
 import BidlineServer
 import BidlineStorage
+import BidlineTestSupport
 import Foundation
 import SystemPackage
 import Testing
@@ -10,14 +11,6 @@ import Testing
 #elseif canImport(Darwin)
     import Darwin
 #endif
-
-/// Runs `body` with a fresh, empty directory that is removed afterwards.
-func withTemporaryDirectory<Result>(_ body: (FilePath) async throws -> Result) async throws -> Result {
-    let path = NSTemporaryDirectory() + "bidline-recovery-tests-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try await body(FilePath(path))
-}
 
 /// Writes `entries` to the log of `directory` as records `firstSequence…`, through the real writer.
 func writeLog(
@@ -77,46 +70,6 @@ func copyTree(_ source: String, to destination: FilePath) throws {
     try FileManager.default.copyItem(atPath: source, toPath: destination.string)
 }
 
-/// The `bidline` executable built beside the test bundle.
-///
-/// `swift build --build-tests` (what `tools/test` runs) builds every product, the executable included, into the
-/// same `.build/<configuration>/` directory as the test bundle; the search walks up from the running test binary.
-/// `BIDLINE_BINARY` overrides it.
-enum BidlineBinary {
-    static let path: String? = {
-        if let override = ProcessInfo.processInfo.environment["BIDLINE_BINARY"] { return override }
-        var candidates: [String] = []
-        if let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            candidates.append(executable)
-        }
-        if let executable = Bundle.main.executablePath { candidates.append(executable) }
-        candidates.append(CommandLine.arguments[0])
-        for candidate in candidates {
-            var directory = URL(fileURLWithPath: candidate).deletingLastPathComponent()
-            for _ in 0..<5 {
-                let binary = directory.appendingPathComponent("bidline").path
-                if FileManager.default.isExecutableFile(atPath: binary) { return binary }
-                directory.deleteLastPathComponent()
-            }
-        }
-        return nil
-    }()
-
-    /// Why the executable is missing, and how to build it.
-    struct Missing: Error, CustomStringConvertible {
-        var description: String {
-            "the bidline executable was not found beside the test bundle: build with `swift build --build-tests` "
-                + "(tools/test does) or set BIDLINE_BINARY"
-        }
-    }
-
-    /// The path, or an error explaining how to build it.
-    static func require() throws -> String {
-        guard let path else { throw Missing() }
-        return path
-    }
-}
-
 /// What a finished `bidline` process printed.
 struct ToolRun {
     var status: Int32
@@ -127,8 +80,8 @@ struct ToolRun {
 
 /// Runs `bidline arguments…` to completion, collecting its output through files (no pipe can fill up).
 func runBidline(_ arguments: [String]) throws -> ToolRun {
-    let binary = try BidlineBinary.require()
-    let outputDirectory = NSTemporaryDirectory() + "bidline-tool-\(UUID().uuidString)"
+    let binary = try BidlineExecutable.require()
+    let outputDirectory = temporaryPath("bidline-tool").string
     try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: outputDirectory) }
     let outPath = outputDirectory + "/stdout"

@@ -5,17 +5,6 @@ import SystemPackage
 
 @testable import BidlineStorage
 
-/// Runs `body` with a fresh, empty directory that is removed afterwards.
-func withTemporaryDirectory<Result>(
-    _ body: (FilePath) async throws -> Result
-) async throws -> Result {
-    let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("bidline-storage-tests-\(UUID().uuidString)", isDirectory: true)
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: url) }
-    return try await body(FilePath(url.path))
-}
-
 /// A small deterministic generator (SplitMix64), so that test data is the same on every run.
 struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64

@@ -1,50 +1,11 @@
 import BidlineClient
 import BidlineServer
+import BidlineTestSupport
 import Foundation
 import SystemPackage
 import Testing
 
-/// An in-process Bidline server on a loopback port with its own data directory (the idea of
-/// `Tests/BidlineServerTests/TestServer.swift`): start, stop, and restart on the same port and data.
-final class InProcessServer: Sendable {
-    let directory: FilePath
-    let server: BidlineServer
-    let port: Int
-    let adminToken: String
-
-    private init(directory: FilePath, server: BidlineServer, port: Int, adminToken: String) {
-        self.directory = directory
-        self.server = server
-        self.port = port
-        self.adminToken = adminToken
-    }
-
-    /// Starts a server; `port` 0 picks an ephemeral one. Manual clock, so tests decide when time moves.
-    static func start(directory: FilePath? = nil, port: Int = 0) async throws -> InProcessServer {
-        let directory =
-            directory ?? FilePath(NSTemporaryDirectory()).appending("bidline-client-test-\(UUID().uuidString)")
-        var hostConfiguration = HostConfiguration(dataDirectory: directory)
-        hostConfiguration.clock = .manual
-        let host = try await EngineHost(configuration: hostConfiguration)
-        var configuration = ServerConfiguration()
-        configuration.port = port
-        let server = BidlineServer(host: host, configuration: configuration)
-        let bound = try await server.start()
-        let token = try String(contentsOfFile: directory.appending("admin.token").string, encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        return InProcessServer(directory: directory, server: server, port: bound, adminToken: token)
-    }
-
-    func stop() async { await server.stop() }
-
-    /// Stops this server and starts a new one on the same port and data directory.
-    func restart() async throws -> InProcessServer {
-        await stop()
-        return try await InProcessServer.start(directory: directory, port: port)
-    }
-
-    func removeData() { try? FileManager.default.removeItem(atPath: directory.string) }
-
+extension TestServer {
     /// A client authenticated as `admin`.
     func admin(port: Int? = nil) async throws -> BidlineClient {
         let client = try await BidlineClient.connect(port: port ?? self.port)
