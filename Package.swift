@@ -72,7 +72,9 @@ let package = Package(
         ),
         .target(name: "BidlineSimulation", dependencies: ["BidlineCore"], swiftSettings: strictSwift6),
         // The socket client the server and client test targets share (tests only).
-        .target(name: "BidlineTestSupport", path: "Tests/BidlineTestSupport", swiftSettings: strictSwift6),
+        .target(
+            name: "BidlineTestSupport", dependencies: ["BidlineProtocol"], path: "Tests/BidlineTestSupport",
+            swiftSettings: strictSwift6),
         .target(name: "BidlineProtocol", dependencies: ["BidlineCore"], swiftSettings: hotPathSwift6),
         .target(
             name: "BidlineServer",
@@ -111,7 +113,7 @@ let package = Package(
         .target(
             name: "BidlineBench",
             dependencies: [
-                "BidlineCore",
+                "BidlineCore", "BidlineProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
