@@ -15,12 +15,12 @@ extension BidReply {
         ReplyParser.forEachField(in: line) { key, value in
             // Each key has its own length: the length picks the candidate, the bytes confirm it.
             switch key.count {
-            case 3 where key.elementsEqual("bid".utf8): bid = parsePrefixedNumber(value, prefix: UInt8(ascii: "B"))
-            case 7 where key.elementsEqual("listing".utf8):
+            case 3 where ReplyParser.isKey(key, "bid"): bid = parsePrefixedNumber(value, prefix: UInt8(ascii: "B"))
+            case 7 where ReplyParser.isKey(key, "listing"):
                 listing = parsePrefixedNumber(value, prefix: UInt8(ascii: "L"))
-            case 6 where key.elementsEqual("amount".utf8): amount = ReplyParser.money(value)
-            case 9 where key.elementsEqual("remaining".utf8): remaining = ReplyParser.money(value)
-            case 4 where key.elementsEqual("full".utf8):
+            case 6 where ReplyParser.isKey(key, "amount"): amount = ReplyParser.money(value)
+            case 9 where ReplyParser.isKey(key, "remaining"): remaining = ReplyParser.money(value)
+            case 4 where ReplyParser.isKey(key, "full"):
                 full = value.count == 1 && (value[0] == UInt8(ascii: "0") || value[0] == UInt8(ascii: "1"))
                     ? value[0] == UInt8(ascii: "1") : nil
             default: break

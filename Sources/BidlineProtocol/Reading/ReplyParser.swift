@@ -54,12 +54,21 @@ public enum ReplyParser {
     /// The value bytes of field `key` in `line` (the last one when the key repeats), or nil. No copy.
     @inlinable
     public static func value(of key: StaticString, in line: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
-        let keyBytes = UnsafeRawBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
         var found: UnsafeRawBufferPointer? = nil
         forEachField(in: line) { name, value in
-            if name.elementsEqual(keyBytes) { found = value }
+            if isKey(name, key) { found = value }
         }
         return found
+    }
+
+    /// Whether the key bytes `key` (from ``forEachField(in:_:)``) are `name`: a byte comparison, no String.
+    @inlinable
+    public static func isKey(_ key: UnsafeRawBufferPointer, _ name: StaticString) -> Bool {
+        let count = name.utf8CodeUnitCount
+        guard key.count == count else { return false }
+        let expected = name.utf8Start
+        for index in 0..<count where key[index] != expected[index] { return false }
+        return true
     }
 
     /// The fields of `line` by key; a key seen twice keeps its last value. For an `OK` line, a row or an event

@@ -24,6 +24,9 @@ import Testing
             #expect(ReplyParser.value(of: "a", in: line).map { Array($0) } == Array("2".utf8))
             #expect(ReplyParser.value(of: "b", in: line).map { Array($0) } == Array("x".utf8))
             #expect(ReplyParser.value(of: "c", in: line) == nil)
+            var keys: [Bool] = []
+            ReplyParser.forEachField(in: line) { key, _ in keys.append(ReplyParser.isKey(key, "a")) }
+            #expect(keys == [true, false, true])
         }
     }
 
