@@ -84,7 +84,8 @@ extension BidlineClient {
         let reply = try Self.requireOK(try await send(line))
         guard let available = ReplyParser.money(reply["available"]), let frozen = ReplyParser.money(reply["frozen"]),
             let principal = ReplyParser.money(reply["receivable_principal"]),
-            let interest = ReplyParser.money(reply["receivable_interest"]), let borrowed = ReplyParser.money(reply["borrowed"])
+            let interest = ReplyParser.money(reply["receivable_interest"]),
+            let borrowed = ReplyParser.money(reply["borrowed"])
         else { throw BidlineClientError.unexpectedReply(reply.line) }
         return Balance(
             available: available, frozen: frozen, receivablePrincipal: principal, receivableInterest: interest,
