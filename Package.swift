@@ -94,7 +94,7 @@ let package = Package(
         // What the test targets share (tests only): temporary directories, the in-process server, the socket client.
         .target(
             name: "BidlineTestSupport",
-            dependencies: ["BidlineServer", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: ["BidlineServer", "BidlineProtocol", .product(name: "SystemPackage", package: "swift-system")],
             path: "Tests/BidlineTestSupport",
             swiftSettings: strictSwift6
         ),
@@ -136,7 +136,7 @@ let package = Package(
         .target(
             name: "BidlineBench",
             dependencies: [
-                "BidlineCore",
+                "BidlineCore", "BidlineProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import BidlineProtocol
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -10,14 +11,10 @@ public final class LineConnection: Sendable {
 
     final class Handler: ChannelInboundHandler, Sendable {
         typealias InboundIn = ByteBuffer
-        struct Waiter {
-            var promise: EventLoopPromise<String>
-            var lines: [String] = []
-            var rowsLeft: Int? = nil
-        }
         struct State {
-            var buffer: [UInt8] = []
-            var waiters: [Waiter] = []
+            var framer = StreamLineFramer(maxLength: 1 << 20)
+            var assembler = ReplyAssembler()
+            var waiters: [EventLoopPromise<String>] = []
             var waiterStart = 0
             var closed = false
         }
@@ -26,54 +23,48 @@ public final class LineConnection: Sendable {
         func expect(_ promise: EventLoopPromise<String>) {
             let closed = state.withLockedValue { state -> Bool in
                 if state.closed { return true }
-                state.waiters.append(Waiter(promise: promise))
+                state.waiters.append(promise)
                 return false
             }
             if closed { promise.fail(ChannelError.ioOnClosedChannel) }
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            var bytes = unwrapInboundIn(data)
+            let bytes = unwrapInboundIn(data)
             var completed: [(EventLoopPromise<String>, String)] = []
             state.withLockedValue { state in
-                state.buffer.append(contentsOf: bytes.readBytes(length: bytes.readableBytes) ?? [])
-                var start = 0
-                while let newline = state.buffer[start...].firstIndex(of: 0x0A) {
-                    let line = String(decoding: state.buffer[start..<newline], as: UTF8.self)
-                    start = newline + 1
-                    guard state.waiterStart < state.waiters.count else { continue }
-                    var waiter = state.waiters[state.waiterStart]
-                    waiter.lines.append(line)
-                    if waiter.rowsLeft == nil, line.hasPrefix("OK rows="),
-                        let count = Int(line.dropFirst(8).prefix { $0.isNumber })
-                    {
-                        waiter.rowsLeft = count
-                    } else if let left = waiter.rowsLeft {
-                        waiter.rowsLeft = left - 1
-                    }
-                    if (waiter.rowsLeft ?? 0) <= 0 {
-                        completed.append((waiter.promise, waiter.lines.joined(separator: "\n")))
-                        state.waiterStart += 1
-                        if state.waiterStart > 4096 {
-                            state.waiters.removeFirst(state.waiterStart)
-                            state.waiterStart = 0
+                var lines: [String] = []
+                bytes.withUnsafeReadableBytes { raw in
+                    state.framer.frames(in: raw) { frame in
+                        switch frame {
+                        case .line(let line): lines.append(String(decoding: line, as: UTF8.self))
+                        case .tooLong: lines.append("ERR REPLY_TOO_LONG reply line over 1 MiB; discarded")
                         }
-                    } else {
-                        state.waiters[state.waiterStart] = waiter
                     }
                 }
-                state.buffer.removeFirst(start)
+                for line in lines {
+                    // A reply too large to assemble, or an event, answers no request.
+                    guard case .reply(let reply)? = try? state.assembler.consume(line),
+                        state.waiterStart < state.waiters.count
+                    else { continue }
+                    completed.append((state.waiters[state.waiterStart], reply.text))
+                    state.waiterStart += 1
+                    if state.waiterStart > 4096 {
+                        state.waiters.removeFirst(state.waiterStart)
+                        state.waiterStart = 0
+                    }
+                }
             }
             for (promise, text) in completed { promise.succeed(text) }
         }
 
         func channelInactive(context: ChannelHandlerContext) {
-            let pending = state.withLockedValue { state -> [Waiter] in
+            let pending = state.withLockedValue { state -> [EventLoopPromise<String>] in
                 state.closed = true
                 defer { state.waiters = [] }
                 return Array(state.waiters[state.waiterStart...])
             }
-            for waiter in pending { waiter.promise.fail(ChannelError.ioOnClosedChannel) }
+            for promise in pending { promise.fail(ChannelError.ioOnClosedChannel) }
         }
     }
 
@@ -125,26 +116,9 @@ public final class LineConnection: Sendable {
     public func close() async { try? await channel.close().get() }
 }
 
-/// `key=value` fields of a reply line.
-public func replyFields(_ line: some StringProtocol) -> [String: String] {
-    var result: [String: String] = [:]
-    for token in line.split(separator: " ") {
-        guard let equals = token.firstIndex(of: "=") else { continue }
-        result[String(token[..<equals])] = String(token[token.index(after: equals)...])
-    }
-    return result
-}
+/// `key=value` fields of a reply line (``ReplyParser/fields(_:)``; a key seen twice keeps its last value).
+public func replyFields(_ line: some StringProtocol) -> [String: String] { ReplyParser.fields(line) }
 
-/// Parses a two-decimal money string into cents (`"12.50"` → 1250).
-public func cents(_ text: String?) -> Int64? {
-    guard let text else { return nil }
-    let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-    guard parts.count <= 2, let whole = Int64(parts[0]) else { return nil }
-    var fraction: Int64 = 0
-    if parts.count == 2 {
-        let digits = parts[1]
-        guard digits.count <= 2, let value = Int64(digits) else { return nil }
-        fraction = digits.count == 1 ? value * 10 : value
-    }
-    return whole * 100 + (whole < 0 ? -fraction : fraction)
-}
+/// Parses a money string of a reply into cents (`"12.50"` → 1250, `"-3.07"` → -307), with
+/// ``ReplyParser/money(_:)-(String?)``.
+public func cents(_ text: String?) -> Int64? { ReplyParser.money(text)?.cents }

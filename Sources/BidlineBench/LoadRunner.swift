@@ -1,3 +1,4 @@
+import BidlineProtocol
 import DequeModule
 import NIOCore
 import NIOPosix
@@ -71,7 +72,8 @@ final class LoadHandler: ChannelInboundHandler {
     let maxInFlight: Int
     var schedule: OpenLoopSchedule?
     var inFlight = Deque<(startNanos: UInt64, tag: RequestTag)>()
-    var partial: [UInt8] = []
+    /// Reply lines of up to 1 MiB (the client's limit); a longer one counts as an error reply.
+    var framer = StreamLineFramer(maxLength: 1 << 20)
     var authenticated = false
     var outbound: ByteBuffer
     /// Open loop: the send scheduled at the next request's due time.
@@ -147,40 +149,35 @@ final class LoadHandler: ChannelInboundHandler {
         let bytes = unwrapInboundIn(data)
         let now = monotonicNanos()
         bytes.withUnsafeReadableBytes { raw in
-            var start = 0
-            if !partial.isEmpty {
-                guard let newline = raw.firstIndex(of: 0x0A) else {
-                    partial.append(contentsOf: raw)
-                    return
+            framer.frames(in: raw) { frame in
+                switch frame {
+                case .line(let line): handle(line: line, now: now, context: context)
+                case .tooLong:
+                    Self.replyTooLong.withUTF8Buffer {
+                        handle(line: UnsafeRawBufferPointer($0), now: now, context: context)
+                    }
                 }
-                partial.append(contentsOf: raw[0..<newline])
-                let line = partial
-                partial.removeAll(keepingCapacity: true)
-                line.withUnsafeBytes { handle(line: $0, now: now, context: context) }
-                start = newline + 1
             }
-            while let newline = raw[start...].firstIndex(of: 0x0A) {
-                handle(line: UnsafeRawBufferPointer(rebasing: raw[start..<newline]), now: now, context: context)
-                start = newline + 1
-            }
-            if start < raw.count { partial.append(contentsOf: raw[start...]) }
         }
     }
+
+    /// Stands for a reply line over the framer's limit (it was discarded).
+    static let replyTooLong: StaticString = "ERR REPLY_TOO_LONG reply line over 1 MiB; discarded"
 
     func handle(line: UnsafeRawBufferPointer, now: UInt64, context: ChannelHandlerContext) {
         guard authenticated else {
             authenticated = true
-            if line.starts(with: "OK".utf8) { ready.succeed(()) } else {
+            if ReplyParser.isOK(line) { ready.succeed(()) } else {
                 ready.fail(BenchError.setup("AUTH failed for connection \(index): \(String(decoding: line, as: UTF8.self))"))
             }
             return
         }
         guard let (startNanos, tag) = inFlight.popFirst() else { return }
-        let ok = line.starts(with: "OK".utf8)
+        let ok = ReplyParser.isOK(line)
         var code: String? = nil
         if !ok {
-            let tokens = line.split(separator: 0x20, maxSplits: 2)
-            code = tokens.count > 1 ? String(decoding: tokens[1], as: UTF8.self) : "ERR"
+            let bytes = ReplyParser.errorCode(line) ?? UnsafeRawBufferPointer(start: nil, count: 0)
+            code = bytes.isEmpty ? "ERR" : String(decoding: bytes, as: UTF8.self)
         }
         run.recorder.record(startNanos: startNanos, endNanos: now, errorCode: code)
         run.workload.completed(connection: index, tag: tag, reply: line, ok: ok)

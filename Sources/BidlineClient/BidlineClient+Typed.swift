@@ -1,27 +1,10 @@
 import BidlineCore
+import BidlineProtocol
 
-/// The reply to `BID`: the accepted bid (possibly cut to what the listing had left).
-public struct BidResult: Sendable, Hashable {
-    /// The bid's id (`B…`); a repeated `ref=` returns the first bid's id.
-    public var bid: BidID
-    /// The listing bid on.
-    public var listing: ListingID
-    /// The amount accepted (at most what was asked).
-    public var amount: Money
-    /// What the listing still needs after this bid.
-    public var remaining: Money
-    /// True when this bid filled the listing.
-    public var full: Bool
-
-    /// Memberwise.
-    public init(bid: BidID, listing: ListingID, amount: Money, remaining: Money, full: Bool) {
-        self.bid = bid
-        self.listing = listing
-        self.amount = amount
-        self.remaining = remaining
-        self.full = full
-    }
-}
+/// The reply to `BID`: the accepted bid (possibly cut to what the listing had left). The engine's own
+/// ``BidlineCore/BidReply``, read from the wire by ``BidlineCore/BidReply/init(replyLine:)-(String)``; this name
+/// is kept so code written against earlier clients still builds.
+public typealias BidResult = BidReply
 
 /// The reply to `BALANCE` for a user (amounts in yuan, two decimals).
 public struct Balance: Sendable, Hashable {
@@ -75,7 +58,7 @@ extension BidlineClient {
     ///
     /// Throws ``BidlineClientError/rejected(code:message:)`` when the server refuses the bid (for example
     /// `INSUFFICIENT_FUNDS`, `LISTING_NOT_OPEN`, `REF_REUSED`).
-    public func bid(listing: ListingID, amount: Money, ref: String? = nil, aon: Bool = false) async throws -> BidResult
+    public func bid(listing: ListingID, amount: Money, ref: String? = nil, aon: Bool = false) async throws -> BidReply
     {
         var line = "BID \(listing) \(amount)"
         if let ref {
@@ -84,14 +67,10 @@ extension BidlineClient {
         }
         if aon { line += " aon=1" }
         let reply = try Self.requireOK(try await send(line))
-        guard let bid = reply["bid"].flatMap({ parsePrefixedNumber($0.utf8, prefix: UInt8(ascii: "B")) }),
-            let listingNumber = reply["listing"].flatMap({ parsePrefixedNumber($0.utf8, prefix: UInt8(ascii: "L")) }),
-            let accepted = Self.money(reply["amount"]), let remaining = Self.money(reply["remaining"]),
-            let full = reply["full"]
-        else { throw BidlineClientError.unexpectedReply(reply.line) }
-        return BidResult(
-            bid: BidID(bid), listing: ListingID(listingNumber), amount: accepted, remaining: remaining,
-            full: full == "1")
+        guard let result = BidReply(replyLine: reply.line) else {
+            throw BidlineClientError.unexpectedReply(reply.line)
+        }
+        return result
     }
 
     /// `BALANCE [user]`: the authenticated user's balances, or `user`'s (admins only; `bank` and `platform`
@@ -103,9 +82,10 @@ extension BidlineClient {
             line += " \(user)"
         }
         let reply = try Self.requireOK(try await send(line))
-        guard let available = Self.money(reply["available"]), let frozen = Self.money(reply["frozen"]),
-            let principal = Self.money(reply["receivable_principal"]),
-            let interest = Self.money(reply["receivable_interest"]), let borrowed = Self.money(reply["borrowed"])
+        guard let available = ReplyParser.money(reply["available"]), let frozen = ReplyParser.money(reply["frozen"]),
+            let principal = ReplyParser.money(reply["receivable_principal"]),
+            let interest = ReplyParser.money(reply["receivable_interest"]),
+            let borrowed = ReplyParser.money(reply["borrowed"])
         else { throw BidlineClientError.unexpectedReply(reply.line) }
         return Balance(
             available: available, frozen: frozen, receivablePrincipal: principal, receivableInterest: interest,
@@ -130,16 +110,9 @@ extension BidlineClient {
             line += " ref=\(ref)"
         }
         let reply = try Self.requireOK(try await send(line))
-        guard let id = reply["user"], let moved = Self.money(reply["amount"]),
-            let available = Self.money(reply["available"])
+        guard let id = reply["user"], let moved = ReplyParser.money(reply["amount"]),
+            let available = ReplyParser.money(reply["available"])
         else { throw BidlineClientError.unexpectedReply(reply.line) }
         return FundsResult(user: id, amount: moved, available: available)
-    }
-
-    /// Parses a two-decimal amount, negative ones too (`-3.07`).
-    static func money(_ text: String?) -> Money? {
-        guard let text else { return nil }
-        if text.hasPrefix("-") { return Money.parse(String(text.dropFirst())).map { Money(cents: -$0.cents) } }
-        return Money.parse(text)
     }
 }

@@ -69,10 +69,8 @@ public actor BidlineClient {
     var pending = CircularBuffer<Pending>()
     /// Requests not sent yet (the connection is being re-established), in call order.
     var waiting: [Pending] = []
-    /// The multi-row reply being assembled.
-    var rowsHead: String? = nil
-    var rowsExpected = 0
-    var rowsSoFar: [Reply.Row] = []
+    /// Groups the connection's lines into replies (`OK rows=N` and its rows) and events.
+    var assembler: ReplyAssembler
     var credentials: (user: String, token: String)? = nil
     var quitting = false
     var pushMode = false
@@ -92,6 +90,7 @@ public actor BidlineClient {
         self.host = host
         self.port = port
         self.configuration = configuration
+        self.assembler = ReplyAssembler(maxRows: configuration.maxRowsPerReply)
         (events, eventsContinuation) = AsyncThrowingStream.makeStream(
             of: Event.self, bufferingPolicy: .bufferingOldest(configuration.maxBufferedEvents))
     }
@@ -352,8 +351,7 @@ public actor BidlineClient {
         let queued = waiting
         waiting = []
         for item in queued { finish(item, .failure(error)) }
-        rowsHead = nil
-        rowsSoFar = []
+        assembler.reset()
     }
 
     // MARK: Replies
@@ -371,34 +369,20 @@ public actor BidlineClient {
 
     func consume(_ line: String) {
         guard !discarding else { return }
-        if line.hasPrefix("EVENT ") {
-            deliver(Event(line))
+        let step: ReplyAssembler.Step
+        do {
+            step = try assembler.consume(line)
+        } catch {
+            discarding = true
+            channel?.pipeline.fireErrorCaught(
+                BidlineClientError.protocolViolation("\(error.announced) rows in one reply (limit \(error.limit))"))
             return
         }
-        if let head = rowsHead {
-            rowsSoFar.append(Reply.Row(line))
-            if rowsSoFar.count == rowsExpected {
-                let reply = Reply(line: head, rows: rowsSoFar)
-                rowsHead = nil
-                rowsSoFar = []
-                complete(reply)
-            }
-            return
+        switch step {
+        case .event(let line): deliver(Event(line))
+        case .reply(let reply): complete(Reply(line: reply.head, rows: reply.rows.map(Reply.Row.init)))
+        case .incomplete: break
         }
-        if let count = Reply.announcedRowCount(line), count > 0 {
-            guard count <= configuration.maxRowsPerReply else {
-                discarding = true
-                channel?.pipeline.fireErrorCaught(
-                    BidlineClientError.protocolViolation(
-                        "\(count) rows in one reply (limit \(configuration.maxRowsPerReply))"))
-                return
-            }
-            rowsHead = line
-            rowsExpected = count
-            rowsSoFar.reserveCapacity(min(count, 10_000))
-            return
-        }
-        complete(Reply(line: line))
     }
 
     func complete(_ reply: Reply) {
@@ -423,8 +407,7 @@ public actor BidlineClient {
         let why = reason ?? lastNotice.map { "server said: \($0)" } ?? "connection closed by the server"
         var unanswered: [Pending] = []
         while let item = pending.popFirst() { unanswered.append(item) }
-        rowsHead = nil
-        rowsSoFar = []
+        assembler.reset()
         channel = nil
         if quitting || pushMode {
             if case .closed = state {} else { state = .closed }

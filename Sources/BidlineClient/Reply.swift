@@ -1,3 +1,5 @@
+import BidlineProtocol
+
 extension BidlineClient {
     /// One reply of the server: the raw first line, its `key=value` fields, and the rows of a multi-row reply
     /// (`OK rows=N` followed by N lines).
@@ -16,7 +18,7 @@ extension BidlineClient {
             /// Parses `line` into fields.
             public init(_ line: String) {
                 self.line = line
-                self.fields = BidlineClient.Reply.parseFields(line[...])
+                self.fields = ReplyParser.fields(line)
             }
 
             /// The value of `key`, if the row has it.
@@ -37,23 +39,17 @@ extension BidlineClient {
         public init(line: String, rows: [Row] = []) {
             self.line = line
             self.rows = rows
-            self.fields = line.hasPrefix("OK") ? BidlineClient.Reply.parseFields(line.dropFirst(2)) : [:]
+            self.fields = line.hasPrefix("OK") ? ReplyParser.fields(line.dropFirst(2)) : [:]
         }
 
         /// True for `OK …` replies.
-        public var isOK: Bool { line == "OK" || line.hasPrefix("OK ") }
+        public var isOK: Bool { ReplyParser.isOK(line) }
 
         /// The upper-snake-case code of an `ERR CODE text` reply (`INSUFFICIENT_FUNDS`), nil for `OK`.
-        public var errorCode: String? {
-            guard line.hasPrefix("ERR ") else { return nil }
-            return String(line.dropFirst(4).prefix { $0 != " " })
-        }
+        public var errorCode: String? { ReplyParser.error(line)?.code }
 
         /// The human-readable text after the code of an `ERR` reply, nil for `OK`.
-        public var errorMessage: String? {
-            guard let code = errorCode else { return nil }
-            return String(line.dropFirst(4 + code.count).drop { $0 == " " })
-        }
+        public var errorMessage: String? { ReplyParser.error(line)?.message }
 
         /// The value of `key` in the first line, if present.
         public subscript(key: String) -> String? { fields[key] }
@@ -62,36 +58,7 @@ extension BidlineClient {
         public var description: String { line }
 
         /// The row count announced by a first line of the form `OK rows=N` (nothing else on the line), else nil.
-        public static func announcedRowCount(_ line: String) -> Int? {
-            guard line.hasPrefix("OK rows=") else { return nil }
-            let digits = line.dropFirst("OK rows=".count)
-            guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else {
-                return nil
-            }
-            return Int(digits)
-        }
-
-        /// Key characters: letters, digits, `_`, `.`, `-` (so `metric{label="x"} 1` is not a field).
-        static func isKeyByte(_ byte: UInt8) -> Bool {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"),
-                UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "-"):
-                true
-            default: false
-            }
-        }
-
-        static func parseFields(_ text: Substring) -> [String: String] {
-            var result: [String: String] = [:]
-            for token in text.split(separator: " ", omittingEmptySubsequences: true) {
-                guard let equals = token.firstIndex(of: "="), equals != token.startIndex,
-                    token[..<equals].utf8.allSatisfy(isKeyByte)
-                else { continue }
-                result[String(token[..<equals])] = String(token[token.index(after: equals)...])
-            }
-            return result
-        }
+        public static func announcedRowCount(_ line: String) -> Int? { ReplyParser.announcedRowCount(line) }
     }
 
 }
@@ -109,9 +76,8 @@ extension BidlineClient {
         /// Parses an `EVENT …` line.
         public init(_ line: String) {
             self.line = line
-            let rest = line.hasPrefix("EVENT ") ? line.dropFirst("EVENT ".count) : line[...]
-            self.name = String(rest.prefix { $0 != " " })
-            self.fields = BidlineClient.Reply.parseFields(rest)
+            self.name = ReplyParser.eventName(line) ?? String(line.prefix { $0 != " " })
+            self.fields = ReplyParser.fields(line)
         }
 
         /// The value of `key`, if the event has it.

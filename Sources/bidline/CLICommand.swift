@@ -220,11 +220,7 @@ struct CLISession {
     /// they are not `key=value` rows (the Prometheus text of METRICS).
     static func table(_ rows: [BidlineClient.Reply.Row]) -> String {
         // A row is tabular when every token is a key=value field.
-        let keyLists = rows.map { row -> [String]? in
-            let tokens = row.line.split(separator: " ")
-            let keys = tokens.compactMap { token in token.firstIndex(of: "=").map { String(token[..<$0]) } }
-            return keys.count == tokens.count && keys.allSatisfy({ row[$0] != nil }) ? keys : nil
-        }
+        let keyLists = rows.map { row in ReplyParser.orderedFields(row.line)?.map(\.key) }
         if keyLists.contains(where: { $0 == nil }) { return rows.map { $0.line + "\n" }.joined() }
         guard let keys = keyLists.first ?? nil, keyLists.allSatisfy({ $0 == keys }), Set(keys).count == keys.count
         else {

@@ -1,3 +1,4 @@
+import BidlineProtocol
 import Foundation
 
 #if canImport(Glibc)
@@ -10,7 +11,11 @@ import Foundation
 public final class LineSocket: @unchecked Sendable {
     // @unchecked: one test task uses a socket at a time; each call runs to completion before the next starts.
     let fd: Int32
-    var buffer: [UInt8] = []
+    /// Lines of up to 1 MiB (a longer one is read as `ERR REPLY_TOO_LONG`).
+    var framer = StreamLineFramer(maxLength: 1 << 20)
+    /// Lines framed but not read yet, oldest first.
+    var lines: [String] = []
+    var nextLine = 0
 
     /// No line arrived within the timeout.
     public struct Timeout: Error {}
@@ -66,13 +71,16 @@ public final class LineSocket: @unchecked Sendable {
         }
     }
 
-    /// One line without its newline, waiting at most `timeoutMillis` for more bytes each time.
+    /// One line without its newline (and without a `\r` before it), waiting at most `timeoutMillis` for more
+    /// bytes each time.
     public func readLine(timeoutMillis: Int32 = 10_000) throws -> String {
         while true {
-            if let newline = buffer.firstIndex(of: 0x0A) {
-                let line = String(decoding: buffer[..<newline], as: UTF8.self)
-                buffer.removeFirst(newline + 1)
-                return line
+            if nextLine < lines.count {
+                defer {
+                    nextLine += 1
+                    if nextLine == lines.count { (lines, nextLine) = ([], 0) }
+                }
+                return lines[nextLine]
             }
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             let ready = poll(&poller, 1, timeoutMillis)
@@ -82,7 +90,14 @@ public final class LineSocket: @unchecked Sendable {
             let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else { throw Closed() }
-            buffer.append(contentsOf: chunk[0..<count])
+            chunk.withUnsafeBytes { bytes in
+                framer.frames(in: UnsafeRawBufferPointer(rebasing: bytes[0..<count])) { frame in
+                    switch frame {
+                    case .line(let line): lines.append(String(decoding: line, as: UTF8.self))
+                    case .tooLong: lines.append("ERR REPLY_TOO_LONG reply line over 1 MiB; discarded")
+                    }
+                }
+            }
         }
     }
 
@@ -90,8 +105,15 @@ public final class LineSocket: @unchecked Sendable {
     public func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
 
     /// The row count announced by an `OK rows=N` reply head, if it is one.
-    public static func announcedRows(_ head: String) -> Int? {
-        guard head.hasPrefix("OK rows=") else { return nil }
-        return Int(head.dropFirst("OK rows=".count).prefix { $0.isNumber })
+    public static func announcedRows(_ head: String) -> Int? { ReplyParser.announcedRowCount(head) }
+
+    /// Reads one reply: skips `EVENT` lines, then returns one line, or `OK rows=N` and its N rows.
+    public func readReply(timeoutMillis: Int32 = 10_000) throws -> AssembledReply {
+        var assembler = ReplyAssembler()
+        while true {
+            if case .reply(let reply) = try assembler.consume(try readLine(timeoutMillis: timeoutMillis)) {
+                return reply
+            }
+        }
     }
 }

@@ -1,46 +1,45 @@
+import BidlineProtocol
 import NIOCore
 
-/// Splits the server's byte stream into lines at `\n` (dropping a `\r` before it). A line longer than
-/// `maxLength` bytes is a protocol violation: decoding fails and the connection is closed, so a broken or
-/// hostile server cannot make the client buffer without bound.
+/// Splits the server's byte stream into lines with the protocol's ``StreamLineFramer``. A line longer than
+/// `maxLength` bytes is a protocol violation: decoding fails (as soon as the line passes the limit, without
+/// waiting for its newline) and the connection is closed, so a broken or hostile server cannot make the client
+/// buffer without bound.
 struct ClientLineDecoder: ByteToMessageDecoder {
     typealias InboundOut = String
 
-    let maxLength: Int
-    /// Bytes of the current buffer already searched for a newline (avoids rescanning on partial reads).
-    var scanned = 0
+    var framer: StreamLineFramer
 
-    init(maxLength: Int) { self.maxLength = maxLength }
+    init(maxLength: Int) { framer = StreamLineFramer(maxLength: maxLength) }
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        let view = buffer.readableBytesView
-        let start = view.startIndex + scanned
-        guard let newline = view[start...].firstIndex(of: UInt8(ascii: "\n")) else {
-            scanned = view.count
-            if scanned > maxLength + 1 {
-                throw BidlineClientError.protocolViolation("reply line longer than \(maxLength) bytes")
+        guard buffer.readableBytes > 0 else { return .needMoreData }
+        var lines: [String] = []
+        var tooLong = false
+        buffer.withUnsafeReadableBytes { bytes in
+            framer.frames(in: bytes) { frame in
+                guard !tooLong else { return }
+                switch frame {
+                case .line(let line): lines.append(String(decoding: line, as: UTF8.self))
+                case .tooLong: tooLong = true
+                }
             }
-            return .needMoreData
         }
-        scanned = 0
-        var length = newline - view.startIndex
-        let hasReturn = length > 0 && view[newline - 1] == UInt8(ascii: "\r")
-        if hasReturn { length -= 1 }
-        guard length <= maxLength else {
-            throw BidlineClientError.protocolViolation("reply line longer than \(maxLength) bytes")
+        buffer.moveReaderIndex(to: buffer.writerIndex)
+        // The lines before a too-long one are replies like any other.
+        for line in lines { context.fireChannelRead(wrapInboundOut(line)) }
+        guard !tooLong && !framer.isDiscarding else {
+            throw BidlineClientError.protocolViolation("reply line longer than \(framer.maxLength) bytes")
         }
-        let line = buffer.readString(length: length)!
-        buffer.moveReaderIndex(forwardBy: hasReturn ? 2 : 1)
-        context.fireChannelRead(wrapInboundOut(line))
-        return .continue
+        return .needMoreData
     }
 
     mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws
         -> DecodingState
     {
-        while try decode(context: context, buffer: &buffer) == .continue {}
+        _ = try decode(context: context, buffer: &buffer)
         // A last line without a newline is incomplete: the reply it starts never finished.
-        buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
+        framer.reset()
         return .needMoreData
     }
 }

@@ -19,7 +19,7 @@ public enum Reply: Sendable, Equatable {
 }
 
 /// The reply to an accepted bid: `OK bid=B… listing=L… amount=… remaining=… full=0|1`.
-public struct BidReply: Sendable, Equatable {
+public struct BidReply: Sendable, Hashable {
     public var bid: BidID
     public var listing: ListingID
     /// The accepted (possibly trimmed) amount.

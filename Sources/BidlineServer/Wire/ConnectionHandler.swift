@@ -17,7 +17,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     let hub: SubscriberHub
     let onClose: @Sendable () -> Void
     var parser = RequestParser()
-    var framer: LineFramer
+    var framer: StreamLineFramer
     var session = Session()
     var pending: [BatchItem] = []
     /// The buffer of the last batch handed to the engine, emptied (at most 1,024 items of capacity): the next
@@ -40,13 +40,13 @@ final class ConnectionHandler: ChannelInboundHandler {
         self.logger = logger
         self.hub = host.hub
         self.onClose = onClose
-        self.framer = LineFramer(maxLength: configuration.maxLineLength)
+        self.framer = StreamLineFramer(maxLength: configuration.maxLineLength)
         pending.reserveCapacity(256)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
-        framer.frames(in: unwrapInboundIn(data)) { frame in received(frame) }
+        unwrapInboundIn(data).withUnsafeReadableBytes { bytes in framer.frames(in: bytes) { received($0) } }
         if pending.count + deferred.count > configuration.maxPipelineDepth && !readingPaused {
             readingPaused = true
             context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
@@ -54,7 +54,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     /// One framed line: parsed into the pending batch, or held while a session change is in flight.
-    func received(_ frame: LineFrame) {
+    func received(_ frame: StreamLineFramer.Frame) {
         guard !closing else { return }
         switch frame {
         case .tooLong:
@@ -62,12 +62,12 @@ final class ConnectionHandler: ChannelInboundHandler {
             writer.error(.lineTooLong, "line longer than \(configuration.maxLineLength) bytes; discarded")
             host.metrics.rejected(.lineTooLong)
             pending.append(.ready(writer.bytes))
-        case .line(let buffer):
+        case .line(let line):
             if quitAfterIndex != nil { return }  // nothing after QUIT is answered
             if sessionChanging {
-                deferred.append(buffer)
+                deferred.append(ByteBuffer(bytes: line))  // the read's bytes are gone after this call: keep a copy
             } else {
-                buffer.withUnsafeReadableBytes { parse($0) }
+                parse(line)
             }
         }
     }

@@ -1,3 +1,4 @@
+import BidlineProtocol
 import NIOCore
 
 /// A framed request line, or the marker of a line that was too long (already discarded up to its newline).
@@ -6,68 +7,40 @@ public enum LineFrame: Sendable, Equatable {
     case tooLong
 }
 
-/// Splits a connection's inbound byte stream at `\n` (dropping a `\r` before it), one socket read at a time.
-/// A line longer than `maxLength` bytes is discarded up to its newline and reported once as
-/// ``LineFrame/tooLong``; the connection stays usable. Memory held per connection is bounded by `maxLength` plus
-/// one socket read.
+/// The protocol's ``StreamLineFramer`` for callers that want each line as a `ByteBuffer` of its own: a line
+/// inside one read is a slice of the read's buffer (no copy), a line that spanned reads is copied once. Same
+/// limits and guarantees as ``StreamLineFramer``.
 ///
-/// Lines are slices of the read's buffer (no copy), handed to the connection's handler directly: no
-/// `ByteToMessageHandler` and no channel-pipeline hop or `NIOAny` box per line. Only a line that spans reads is
-/// copied, into a buffer of its own (its start, then the next read's bytes up to the newline).
+/// The connection handler does not use it: it frames with ``StreamLineFramer`` and parses each line in place,
+/// measured 3x faster than the server's own zero-copy framer it replaces (slices cost the difference: this
+/// adapter measured like the old framer). Thread CPU time per line of a pipelined request stream
+/// (`BID`/`BALANCE`/`LOAN.GET`, 740,724 lines, best of 15, release build, 4 Dec 2026): reads of 64 KiB, old
+/// framer 21.7 ns, ``StreamLineFramer`` 6.4 ns; reads of 1,500 B, 24.4 ns and 7.7 ns.
+/// Command: `cd tools/framer-timing && swift run -c release`.
 public struct LineFramer: Sendable {
-    public let maxLength: Int
-    /// The start of a line whose newline has not arrived yet (owned: never a slice of a read buffer).
-    var partial: ByteBuffer? = nil
-    /// Dropping the rest of a too-long line until its newline.
-    var discarding = false
+    /// The longest line accepted, in bytes, without its line ending.
+    public var maxLength: Int { framer.maxLength }
+    var framer: StreamLineFramer
 
-    public init(maxLength: Int) { self.maxLength = maxLength }
+    /// A framer for lines of at most `maxLength` bytes.
+    public init(maxLength: Int) { framer = StreamLineFramer(maxLength: maxLength) }
 
     /// Calls `emit` with every complete line of `read` (continuing a partial line from earlier reads), in order.
     public mutating func frames(in read: ByteBuffer, _ emit: (LineFrame) -> Void) {
-        var buffer = read
-        if var carried = partial {
-            // Complete the carried line with this read's bytes up to its first newline only; the rest of the read
-            // is framed in place, without a copy.
-            partial = nil
-            let view = buffer.readableBytesView
-            let head = view.firstIndex(of: UInt8(ascii: "\n")).map { $0 - buffer.readerIndex + 1 } ?? buffer.readableBytes
-            carried.writeImmutableBuffer(buffer.readSlice(length: head)!)
-            scan(&carried, emit)
-        }
-        scan(&buffer, emit)
-    }
-
-    /// Emits the complete lines of `buffer`; keeps a copy of a trailing partial line (or starts discarding it).
-    private mutating func scan(_ buffer: inout ByteBuffer, _ emit: (LineFrame) -> Void) {
-        while buffer.readableBytes > 0 {
-            guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
-                if discarding || buffer.readableBytes > maxLength + 1 {
-                    discarding = true
-                } else {
-                    var owned = ByteBufferAllocator().buffer(capacity: max(buffer.readableBytes, 256))
-                    owned.writeImmutableBuffer(buffer)
-                    partial = owned
+        read.withUnsafeReadableBytes { bytes in
+            framer.frames(in: bytes) { frame in
+                switch frame {
+                case .tooLong: emit(.tooLong)
+                case .line(let line):
+                    if let base = bytes.baseAddress, let start = line.baseAddress, start >= base,
+                        start + line.count <= base + bytes.count
+                    {
+                        emit(.line(read.getSlice(at: read.readerIndex + (start - base), length: line.count)!))
+                    } else {
+                        emit(.line(ByteBuffer(bytes: line)))  // the end of a line begun in an earlier read
+                    }
                 }
-                return
             }
-            var length = newline - buffer.readerIndex
-            if discarding {
-                buffer.moveReaderIndex(forwardBy: length + 1)
-                discarding = false
-                emit(.tooLong)
-                continue
-            }
-            let hasReturn = length > 0 && buffer.getInteger(at: newline - 1, as: UInt8.self) == UInt8(ascii: "\r")
-            if hasReturn { length -= 1 }
-            guard length <= maxLength else {
-                buffer.moveReaderIndex(forwardBy: newline - buffer.readerIndex + 1)
-                emit(.tooLong)
-                continue
-            }
-            let line = buffer.readSlice(length: length)!
-            buffer.moveReaderIndex(forwardBy: hasReturn ? 2 : 1)
-            emit(.line(line))
         }
     }
 }

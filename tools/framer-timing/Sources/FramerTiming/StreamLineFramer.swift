@@ -1,0 +1,1 @@
+../../../../Sources/BidlineProtocol/Reading/StreamLineFramer.swift
