@@ -60,7 +60,7 @@ public struct ReplyWriter: Sendable {
     public mutating func field(_ key: StaticString, _ value: Int64) {
         self.key(key)
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        appendUnsigned(value.magnitude)
+        Money.appendDecimal(value.magnitude, to: &bytes)
     }
 
     public mutating func field(_ key: StaticString, _ value: Int) { field(key, Int64(value)) }
@@ -77,7 +77,7 @@ public struct ReplyWriter: Sendable {
     public mutating func field(_ key: StaticString, prefix: UInt8, _ number: UInt32) {
         self.key(key)
         bytes.append(prefix)
-        appendUnsigned(UInt64(number))
+        Money.appendDecimal(UInt64(number), to: &bytes)
     }
 
     public mutating func field(_ key: StaticString, _ id: ListingID) { field(key, prefix: UInt8(ascii: "L"), id.number) }
@@ -89,24 +89,5 @@ public struct ReplyWriter: Sendable {
     public mutating func field(_ key: StaticString, percent: BasisPoints) {
         self.key(key)
         Money(cents: Int64(percent.value)).appendASCII(to: &bytes)
-    }
-
-    @usableFromInline
-    mutating func appendUnsigned(_ value: UInt64) {
-        var value = value
-        if value < 10 {
-            bytes.append(UInt8(ascii: "0") &+ UInt8(value))
-            return
-        }
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { raw in
-            while value > 0 {
-                raw[23 - count] = UInt8(ascii: "0") &+ UInt8(value % 10)
-                value /= 10
-                count += 1
-            }
-            bytes.append(contentsOf: raw[(24 - count)..<24])
-        }
     }
 }
