@@ -10,24 +10,6 @@ public enum Topic: UInt8, Sendable, CaseIterable {
     public var wireText: String { self == .loans ? "loans" : "account" }
 }
 
-/// `LOAN.LIST` filters and order.
-public struct ListingQuery: Sendable, Equatable {
-    public enum Sort: Sendable, Equatable {
-        case rate, term, time
-    }
-    public var status: ListingStatus? = .open
-    public var sort: Sort = .time
-    public var descending = false
-    public var rate: ClosedRange<Int32>? = nil
-    public var term: ClosedRange<UInt8>? = nil
-    public var grades: UInt8 = 0b1_1111
-    public var type: LoanType? = nil
-    public var limit = 50
-    /// Continue after this listing (in id order for `time`, otherwise after its position in the sort).
-    public var after: ListingID? = nil
-    public init() {}
-}
-
 /// A parsed request: arguments are validated for syntax; users are still names (the engine resolves them).
 public enum Request: Sendable, Equatable {
     case ping
