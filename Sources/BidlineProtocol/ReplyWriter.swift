@@ -18,10 +18,11 @@ public struct ReplyWriter: Sendable {
     /// Starts a row of a multi-row reply (no leading word).
     public mutating func row() {}
 
-    /// `ERR CODE message\n` (the message is sanitized to printable ASCII without newlines).
-    public mutating func error(_ code: RejectCode, _ message: String? = nil) {
+    /// `ERR CODE message\n` (the message is sanitized to printable ASCII without newlines, at most 300 bytes;
+    /// the code's default text if nil).
+    public mutating func error(_ code: ProtocolError.Code, _ message: String? = nil) {
         append("ERR ")
-        append(code.code)
+        append(code.wireText)
         append(" ")
         for byte in (message ?? code.message).utf8.prefix(300) {
             bytes.append(byte >= 0x20 && byte != 0x7F ? byte : UInt8(ascii: " "))
@@ -29,6 +30,10 @@ public struct ReplyWriter: Sendable {
         end()
     }
 
+    /// `ERR CODE message\n` with one of the engine's codes.
+    public mutating func error(_ code: RejectCode, _ message: String? = nil) { error(.rejected(code), message) }
+
+    /// `ERR CODE message\n` of a parse or session refusal.
     public mutating func error(_ error: ProtocolError) { self.error(error.code, error.message) }
 
     @inlinable public mutating func end() { bytes.append(0x0A) }

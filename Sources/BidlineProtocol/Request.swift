@@ -51,14 +51,3 @@ public enum Request: Sendable, Equatable {
     case ledger(user: String?, limit: Int)
     case subscribe([Topic])
 }
-
-/// A refusal produced while parsing: the code and a message naming what was wrong.
-public struct ProtocolError: Error, Sendable, Equatable {
-    public var code: RejectCode
-    public var message: String
-
-    public init(_ code: RejectCode, _ message: String? = nil) {
-        self.code = code
-        self.message = message ?? code.message
-    }
-}
