@@ -51,3 +51,50 @@ public enum Request: Sendable, Equatable {
     case ledger(user: String?, limit: Int)
     case subscribe([Topic])
 }
+
+extension Request {
+    /// The verb this request was parsed from (its command-table row is `CommandTable.spec(request.verb)`).
+    /// Exhaustive: a new `Request` case does not compile until it names its verb.
+    public var verb: Verb {
+        switch self {
+        case .ping: .ping
+        case .quit: .quit
+        case .auth: .auth
+        case .whoami: .whoami
+        case .help: .help
+        case .userAdd: .userAdd
+        case .userSet: .userSet
+        case .loanApprove: .loanApprove
+        case .loanReject: .loanReject
+        case .loanCancel: .loanCancel
+        case .loanDisburse: .loanDisburse
+        case .feeSet: .feeSet
+        case .clock: .clock
+        case .clockAdvance: .clockAdvance
+        case .snapshot: .snapshot
+        case .reconcile: .reconcile
+        case .stats: .stats
+        case .metrics: .metrics
+        case .deposit: .deposit
+        case .withdraw: .withdraw
+        case .loanNew: .loanNew
+        case .loanRepay: .loanRepay
+        case .loanPayoff: .loanPayoff
+        case .bid: .bid
+        case .autoSet: .autoSet
+        case .autoOff: .autoOff
+        case .autoGet: .autoGet
+        case .claimSell: .claimSell
+        case .claimBuy: .claimBuy
+        case .claimWithdraw: .claimWithdraw
+        case .balance: .balance
+        case .loanGet: .loanGet
+        case .loanList: .loanList
+        case .loanBids: .loanBids
+        case .loanPlan: .loanPlan
+        case .holdings: .holdings
+        case .ledger: .ledger
+        case .subscribe: .subscribe
+        }
+    }
+}
