@@ -70,4 +70,3 @@ public struct ProtocolError: Error, Sendable, Equatable {
     /// A refusal with one of the engine's codes.
     public init(_ code: RejectCode, _ message: String? = nil) { self.init(.rejected(code), message) }
 }
-

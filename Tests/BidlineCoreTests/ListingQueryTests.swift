@@ -21,8 +21,12 @@ import Testing
             }
             switch number % 6 {
             case 0: break  // stays pending
-            case 1: f.ok(.approve(id)); f.bid(investor, id, 100_000)  // full
-            case 2: f.ok(.approve(id)); f.ok(.cancel(id))  // failed
+            case 1:  // full
+                f.ok(.approve(id))
+                f.bid(investor, id, 100_000)
+            case 2:  // failed
+                f.ok(.approve(id))
+                f.ok(.cancel(id))
             default: f.ok(.approve(id))  // open
             }
         }

@@ -2,11 +2,18 @@
 public struct ListingQuery: Sendable, Equatable {
     /// The sort key; ties are broken by listing id (reversed for `-time`).
     public enum Sort: Sendable, Equatable {
-        case rate, term, time
+        /// By annual rate.
+        case rate
+        /// By term in months.
+        case term
+        /// By listing id, which is creation order.
+        case time
     }
     /// Only listings in this status; nil for all (`status=all`).
     public var status: ListingStatus? = .open
+    /// The sort key (`sort=`); `time` by default.
     public var sort: Sort = .time
+    /// Largest first (`sort=-rate`, `-term`, `-time`).
     public var descending = false
     /// Annual rate range in basis points, inclusive.
     public var rate: ClosedRange<Int32>? = nil
@@ -14,6 +21,7 @@ public struct ListingQuery: Sendable, Equatable {
     public var term: ClosedRange<UInt8>? = nil
     /// Accepted grades as a bit set (`Grade.bit`); all five by default.
     public var grades: UInt8 = 0b1_1111
+    /// Only listings of this loan type; nil for all.
     public var type: LoanType? = nil
     /// The page length, 1 to 10 000 (the parser bounds it).
     public var limit = 50

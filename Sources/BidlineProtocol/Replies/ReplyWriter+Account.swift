@@ -36,7 +36,9 @@ extension ReplyWriter {
         key("rate")
         Money(cents: Int64(rule.rateMin.value)).appendASCII(to: &bytes)
         bytes.append(UInt8(ascii: "-"))
-        if rule.rateMax.value == Int32.max { append("any") } else {
+        if rule.rateMax.value == Int32.max {
+            append("any")
+        } else {
             Money(cents: Int64(rule.rateMax.value)).appendASCII(to: &bytes)
         }
         field("term", "\(rule.termMin)-\(rule.termMax == 255 ? "any" : String(rule.termMax))")

@@ -79,7 +79,8 @@ extension EngineHost {
         case .stats:
             let stats = engine.state.stats
             replies.stats(
-                stats, bidsPerSecond: metrics.bidsPerSecond(total: stats.bidsAccepted), sequence: Int64(nextSequence - 1),
+                stats, bidsPerSecond: metrics.bidsPerSecond(total: stats.bidsAccepted),
+                sequence: Int64(nextSequence - 1),
                 durability: configuration.durability.wireText, logCommits: configuration.logCommits.rawValue,
                 logSyncs: Int64(wal.statistics.synchronizations))
             return false

@@ -39,7 +39,8 @@ public final class ServerMetrics: Sendable {
             registry.makeCounter(descriptor: name("requests_by_verb", "total", "Requests parsed, by verb"), labels: [("verb", CommandTable.spec($0).name)])
         }
         rejections = ProtocolError.Code.allCases.map {
-            registry.makeCounter(descriptor: name("rejections", "total", "Requests refused, by code"), labels: [("code", $0.wireText)])
+            registry.makeCounter(
+                descriptor: name("rejections", "total", "Requests refused, by code"), labels: [("code", $0.wireText)])
         }
     }
 

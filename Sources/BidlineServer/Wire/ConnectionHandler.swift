@@ -102,7 +102,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         } catch {
             // Check order: framing, then authentication, then the verb and its arguments.
             let refusal =
-                session.isAuthenticated ? error : ProtocolError(.notAuthenticated, "authenticate first with AUTH user token")
+                session.isAuthenticated
+                ? error : ProtocolError(.notAuthenticated, "authenticate first with AUTH user token")
             host.metrics.rejected(refusal.code)
             pending.append(.ready(Self.error(refusal)))
         }
