@@ -65,13 +65,10 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.startMeasurement()
         for index in benchmark.scaledIterations {
             if writer.bytes.count > (1 << 20) - 128 { writer.reset() }
-            writer.ok()
-            writer.field("bid", BidID(UInt32(index + 1)))
-            writer.field("listing", ListingID(7))
-            writer.field("amount", Money(cents: 50_000))
-            writer.field("remaining", Money(cents: 1_950_000))
-            writer.field("full", false)
-            writer.end()
+            writer.bid(
+                BidReply(
+                    bid: BidID(UInt32(index + 1)), listing: ListingID(7), amount: Money(cents: 50_000),
+                    remaining: Money(cents: 1_950_000), full: false))
         }
         benchmark.stopMeasurement()
         blackHole(writer.bytes.count)

@@ -18,10 +18,11 @@ public struct ReplyWriter: Sendable {
     /// Starts a row of a multi-row reply (no leading word).
     public mutating func row() {}
 
-    /// `ERR CODE message\n` (the message is sanitized to printable ASCII without newlines).
-    public mutating func error(_ code: RejectCode, _ message: String? = nil) {
+    /// `ERR CODE message\n` (the message is sanitized to printable ASCII without newlines, at most 300 bytes;
+    /// the code's default text if nil).
+    public mutating func error(_ code: ProtocolError.Code, _ message: String? = nil) {
         append("ERR ")
-        append(code.code)
+        append(code.wireText)
         append(" ")
         for byte in (message ?? code.message).utf8.prefix(300) {
             bytes.append(byte >= 0x20 && byte != 0x7F ? byte : UInt8(ascii: " "))
@@ -29,6 +30,10 @@ public struct ReplyWriter: Sendable {
         end()
     }
 
+    /// `ERR CODE message\n` with one of the engine's codes.
+    public mutating func error(_ code: RejectCode, _ message: String? = nil) { error(.rejected(code), message) }
+
+    /// `ERR CODE message\n` of a parse or session refusal.
     public mutating func error(_ error: ProtocolError) { self.error(error.code, error.message) }
 
     @inlinable public mutating func end() { bytes.append(0x0A) }
@@ -60,7 +65,7 @@ public struct ReplyWriter: Sendable {
     public mutating func field(_ key: StaticString, _ value: Int64) {
         self.key(key)
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        appendUnsigned(value.magnitude)
+        Money.appendDecimal(value.magnitude, to: &bytes)
     }
 
     public mutating func field(_ key: StaticString, _ value: Int) { field(key, Int64(value)) }
@@ -77,7 +82,7 @@ public struct ReplyWriter: Sendable {
     public mutating func field(_ key: StaticString, prefix: UInt8, _ number: UInt32) {
         self.key(key)
         bytes.append(prefix)
-        appendUnsigned(UInt64(number))
+        Money.appendDecimal(UInt64(number), to: &bytes)
     }
 
     public mutating func field(_ key: StaticString, _ id: ListingID) { field(key, prefix: UInt8(ascii: "L"), id.number) }
@@ -89,24 +94,5 @@ public struct ReplyWriter: Sendable {
     public mutating func field(_ key: StaticString, percent: BasisPoints) {
         self.key(key)
         Money(cents: Int64(percent.value)).appendASCII(to: &bytes)
-    }
-
-    @usableFromInline
-    mutating func appendUnsigned(_ value: UInt64) {
-        var value = value
-        if value < 10 {
-            bytes.append(UInt8(ascii: "0") &+ UInt8(value))
-            return
-        }
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { raw in
-            while value > 0 {
-                raw[23 - count] = UInt8(ascii: "0") &+ UInt8(value % 10)
-                value /= 10
-                count += 1
-            }
-            bytes.append(contentsOf: raw[(24 - count)..<24])
-        }
     }
 }

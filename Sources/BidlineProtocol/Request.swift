@@ -10,24 +10,6 @@ public enum Topic: UInt8, Sendable, CaseIterable {
     public var wireText: String { self == .loans ? "loans" : "account" }
 }
 
-/// `LOAN.LIST` filters and order.
-public struct ListingQuery: Sendable, Equatable {
-    public enum Sort: Sendable, Equatable {
-        case rate, term, time
-    }
-    public var status: ListingStatus? = .open
-    public var sort: Sort = .time
-    public var descending = false
-    public var rate: ClosedRange<Int32>? = nil
-    public var term: ClosedRange<UInt8>? = nil
-    public var grades: UInt8 = 0b1_1111
-    public var type: LoanType? = nil
-    public var limit = 50
-    /// Continue after this listing (in id order for `time`, otherwise after its position in the sort).
-    public var after: ListingID? = nil
-    public init() {}
-}
-
 /// A parsed request: arguments are validated for syntax; users are still names (the engine resolves them).
 public enum Request: Sendable, Equatable {
     case ping
@@ -70,13 +52,49 @@ public enum Request: Sendable, Equatable {
     case subscribe([Topic])
 }
 
-/// A refusal produced while parsing: the code and a message naming what was wrong.
-public struct ProtocolError: Error, Sendable, Equatable {
-    public var code: RejectCode
-    public var message: String
-
-    public init(_ code: RejectCode, _ message: String? = nil) {
-        self.code = code
-        self.message = message ?? code.message
+extension Request {
+    /// The verb this request was parsed from (its command-table row is `CommandTable.spec(request.verb)`).
+    /// Exhaustive: a new `Request` case does not compile until it names its verb.
+    public var verb: Verb {
+        switch self {
+        case .ping: .ping
+        case .quit: .quit
+        case .auth: .auth
+        case .whoami: .whoami
+        case .help: .help
+        case .userAdd: .userAdd
+        case .userSet: .userSet
+        case .loanApprove: .loanApprove
+        case .loanReject: .loanReject
+        case .loanCancel: .loanCancel
+        case .loanDisburse: .loanDisburse
+        case .feeSet: .feeSet
+        case .clock: .clock
+        case .clockAdvance: .clockAdvance
+        case .snapshot: .snapshot
+        case .reconcile: .reconcile
+        case .stats: .stats
+        case .metrics: .metrics
+        case .deposit: .deposit
+        case .withdraw: .withdraw
+        case .loanNew: .loanNew
+        case .loanRepay: .loanRepay
+        case .loanPayoff: .loanPayoff
+        case .bid: .bid
+        case .autoSet: .autoSet
+        case .autoOff: .autoOff
+        case .autoGet: .autoGet
+        case .claimSell: .claimSell
+        case .claimBuy: .claimBuy
+        case .claimWithdraw: .claimWithdraw
+        case .balance: .balance
+        case .loanGet: .loanGet
+        case .loanList: .loanList
+        case .loanBids: .loanBids
+        case .loanPlan: .loanPlan
+        case .holdings: .holdings
+        case .ledger: .ledger
+        case .subscribe: .subscribe
+        }
     }
 }

@@ -1,3 +1,4 @@
+import BidlineProtocol
 import BidlineTestSupport
 import Foundation
 import Testing
@@ -71,6 +72,70 @@ import Testing
             return prefix + String(repeating: "x", count: max(0, length - prefix.utf8.count))
         }
         return documented
+    }
+
+    /// The verb of every `#### \`VERB …\`` heading, in document order.
+    static func documentedVerbs(of document: String) -> [String] {
+        document.split(separator: "\n").compactMap { line -> String? in
+            guard line.hasPrefix("#### `") else { return nil }
+            return line.dropFirst(6).split(whereSeparator: { $0 == " " || $0 == "`" }).first.map(String.init)
+        }
+    }
+
+    /// The text of the section headed `title` (a `## ` line), up to the next `## ` heading.
+    static func section(_ title: String, of document: String) -> Substring {
+        guard let start = document.range(of: "\n\(title)\n") else { return "" }
+        let rest = document[start.upperBound...]
+        return rest[..<(rest.range(of: "\n## ")?.lowerBound ?? rest.endIndex)]
+    }
+
+    /// The codes of the error-code table (`| \`CODE\` | when |` rows of "Error codes").
+    static func documentedCodes(of document: String) -> [String] {
+        section("## Error codes", of: document).split(separator: "\n").compactMap { line -> String? in
+            guard let match = line.wholeMatch(of: /\| `([A-Z_]+)` \|.*/) else { return nil }
+            return String(match.1)
+        }
+    }
+
+    /// Every verb of the command table has its heading, once, and no heading names a verb the table lacks.
+    @Test func everyTableVerbIsDocumentedOnce() throws {
+        let documented = Self.documentedVerbs(of: try String(contentsOf: Self.documentURL, encoding: .utf8))
+        let table = CommandTable.specs.map(\.name)
+        #expect(Set(documented).subtracting(table).isEmpty, "documented but not in the command table")
+        #expect(Set(table).subtracting(documented).isEmpty, "in the command table but not documented")
+        #expect(documented.count == Set(documented).count, "a verb documented twice")
+    }
+
+    /// The "who may call what" table of "Sessions and roles", as the command table renders it.
+    static func commandTableRows() -> [String] {
+        func cell(_ text: String) -> String {
+            text.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "<", with: "&lt;")
+                .replacingOccurrences(of: ">", with: "&gt;")
+        }
+        return CommandTable.specs.map { spec in
+            let roles =
+                spec.roles.contains(.unauthenticated)
+                ? "any" : spec.roles == .authenticated ? "auth" : CommandTable.roleNames(spec.roles)
+            return "| `\(cell(spec.usage))` | \(roles) | \(spec.writes ? "yes" : "no") | \(cell(spec.summary)) |"
+        }
+    }
+
+    /// The documented roles, usage and summary of every verb are the command table's, row for row.
+    @Test func theRoleTableIsTheCommandTable() throws {
+        let document = try String(contentsOf: Self.documentURL, encoding: .utf8)
+        let rows = Self.section("## Sessions and roles", of: document).split(separator: "\n")
+            .filter { $0.hasPrefix("| `") }.map(String.init)
+        let expected = Self.commandTableRows()
+        #expect(rows.count == expected.count)
+        for (row, wanted) in zip(rows, expected) { #expect(row == wanted) }
+    }
+
+    /// Every wire error code (the engine's and the protocol's) is in the error-code table, and only those.
+    @Test func everyErrorCodeIsDocumented() throws {
+        let documented = Self.documentedCodes(of: try String(contentsOf: Self.documentURL, encoding: .utf8))
+        let codes = ProtocolError.Code.allCases.map(\.wireText)
+        #expect(Set(documented) == Set(codes))
+        #expect(documented.count == codes.count)
     }
 
     @Test func everySessionBlockReplaysAgainstTheServer() async throws {

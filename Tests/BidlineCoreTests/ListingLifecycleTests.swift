@@ -201,7 +201,7 @@ import Testing
         var f = Fixture()
         let alice = f.user("alice")
         for _ in 0..<5 { f.ok(.deposit(alice, Money(cents: Money.maxAmountCents), ref: nil)) }
-        var outcome = Outcome.rejected(.busy)
+        var outcome = Outcome.rejected(.limitReached)
         for _ in 0..<1_000_000 {
             outcome = f.run(.deposit(alice, Money(cents: Money.maxAmountCents), ref: nil))
             if !outcome.changedState { break }

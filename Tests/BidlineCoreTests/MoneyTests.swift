@@ -36,6 +36,16 @@ import Testing
         bytes.removeAll()
         Money(cents: -5).appendASCII(to: &bytes)
         #expect(String(decoding: bytes, as: UTF8.self) == "-0.05")
+        bytes.removeAll()
+        Money(cents: Int64.min).appendASCII(to: &bytes)
+        #expect(String(decoding: bytes, as: UTF8.self) == "-92233720368547758.08")
+    }
+
+    @Test(arguments: [0, 7, 10, 4_096, 1_000_000_007, UInt64(Int64.max), UInt64.max] as [UInt64])
+    func appendsEveryUInt64InDecimal(value: UInt64) {
+        var bytes: [UInt8] = [UInt8(ascii: "x")]
+        Money.appendDecimal(value, to: &bytes)
+        #expect(String(decoding: bytes, as: UTF8.self) == "x\(value)")
     }
 
     @Test func percentagesRoundHalfUp() {

@@ -18,7 +18,7 @@ import Testing
         return try result.get()
     }
 
-    func code(_ line: String) -> RejectCode? {
+    func code(_ line: String) -> ProtocolError.Code? {
         do {
             _ = try parse(line)
             return nil
@@ -35,7 +35,7 @@ import Testing
     }
 
     @Test(arguments: [
-        ("FOO", RejectCode.unknownVerb), ("BID L7", .badArgument), ("BID L7 100 200", .badArgument),
+        ("BID L7", RejectCode.badArgument), ("BID L7 100 200", .badArgument),
         ("BID L7 100 user=bob", .badArgument), ("BID X7 100", .badArgument), ("BID L7 1e3", .badAmount),
         ("BID L7 -5", .badAmount), ("BID L7 0", .badAmount), ("BID L7 1000.", .badAmount), ("BID L7 .5", .badAmount),
         ("BID L7 1.234", .badAmount), ("BID L7 100 aon=2", .badArgument), ("BID L7 100 ref=has/slash", .badArgument),
@@ -49,7 +49,12 @@ import Testing
         ("AUTO.SET rate=15-8", .badArgument), ("SUBSCRIBE weather", .badArgument), ("DEPOSIT alice 10 ref=", .badArgument),
     ] as [(String, RejectCode)])
     func refusesBadLines(line: String, expected: RejectCode) {
-        #expect(code(line) == expected)
+        #expect(code(line) == .rejected(expected))
+    }
+
+    @Test func unknownVerbsAreAProtocolCode() {
+        #expect(code("FOO") == .unknownVerb)
+        #expect(code("BID.NOW L7 100") == .unknownVerb)
     }
 
     @Test func parsesListings() throws {
@@ -92,7 +97,7 @@ import Testing
     }
 
     @Test func tooManyTokens() {
-        #expect(code("PING " + String(repeating: "x ", count: 30)) == .badArgument)
+        #expect(code("PING " + String(repeating: "x ", count: 30)) == .rejected(.badArgument))
     }
 
     @Test func replyWriterFormats() {

@@ -42,12 +42,13 @@ public struct Money: Hashable, Comparable, Sendable, CustomStringConvertible {
     }
 
     /// Writes the two-decimal form as ASCII bytes into `buffer`.
+    @inlinable
     public func appendASCII(to buffer: inout [UInt8]) {
         var magnitude = cents.magnitude
         if cents < 0 { buffer.append(UInt8(ascii: "-")) }
         let fraction = magnitude % 100
         magnitude /= 100
-        appendDecimal(magnitude, to: &buffer)
+        Self.appendDecimal(magnitude, to: &buffer)
         buffer.append(UInt8(ascii: "."))
         buffer.append(UInt8(ascii: "0") &+ UInt8(fraction / 10))
         buffer.append(UInt8(ascii: "0") &+ UInt8(fraction % 10))
@@ -102,23 +103,27 @@ public struct Money: Hashable, Comparable, Sendable, CustomStringConvertible {
     }
 }
 
-/// Appends the decimal digits of `value` as ASCII.
-@inlinable
-func appendDecimal(_ value: UInt64, to buffer: inout [UInt8]) {
-    if value < 10 {
-        buffer.append(UInt8(ascii: "0") &+ UInt8(value))
-        return
-    }
-    var digits: (UInt64, UInt64) = (0, 0)  // room for 20 digits, written back to front
-    var count = 0
-    var rest = value
-    withUnsafeMutableBytes(of: &digits) { raw in
-        while rest > 0 {
-            raw[15 - count] = UInt8(ascii: "0") &+ UInt8(rest % 10)
-            rest /= 10
-            count += 1
+extension Money {
+    /// Appends the decimal digits of `value` as ASCII to `buffer`: the one digit routine of the wire format
+    /// (amounts, counts, ids and times all go through it). No allocation beyond `buffer`'s growth; any `UInt64`
+    /// (up to 20 digits).
+    @inlinable
+    public static func appendDecimal(_ value: UInt64, to buffer: inout [UInt8]) {
+        if value < 10 {
+            buffer.append(UInt8(ascii: "0") &+ UInt8(value))
+            return
         }
-        buffer.append(contentsOf: raw[(16 - count)..<16])
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 24 digits, written back to front
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { raw in
+            while rest > 0 {
+                raw[23 - count] = UInt8(ascii: "0") &+ UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            }
+            buffer.append(contentsOf: raw[(24 - count)..<24])
+        }
     }
 }
 

@@ -1,4 +1,6 @@
-/// Why a request was refused. Maps 1:1 to the wire codes of `ERR CODE text` (protocol v1 and its extensions).
+/// Why a request was refused. Maps 1:1 to the wire codes of `ERR CODE text` (protocol v1 and its extensions);
+/// the codes only the protocol layer produces (unknown verb, line too long, busy) are BidlineProtocol's
+/// `ProtocolError.Code`. Raw values are dense from 1 (in declaration order).
 ///
 /// A rejected command changes nothing in the engine.
 public enum RejectCode: UInt8, Sendable, CaseIterable, Error, CustomStringConvertible {
@@ -32,13 +34,10 @@ public enum RejectCode: UInt8, Sendable, CaseIterable, Error, CustomStringConver
     case notTransferable
     case offerNotOpen
     case ownOffer
-    // Sessions and framing (used by the protocol layer).
-    case unknownVerb
+    // Sessions (the protocol layer checks them; codes only it produces are `ProtocolError.Code`'s).
     case notAuthenticated
     case authFailed
-    case lineTooLong
     case unavailable
-    case busy
     /// An engine limit (users, listings, bids, ...) has been reached.
     case limitReached
 
@@ -71,12 +70,9 @@ public enum RejectCode: UInt8, Sendable, CaseIterable, Error, CustomStringConver
         case .notTransferable: "NOT_TRANSFERABLE"
         case .offerNotOpen: "OFFER_NOT_OPEN"
         case .ownOffer: "OWN_OFFER"
-        case .unknownVerb: "UNKNOWN_VERB"
         case .notAuthenticated: "NOT_AUTHENTICATED"
         case .authFailed: "AUTH_FAILED"
-        case .lineTooLong: "LINE_TOO_LONG"
         case .unavailable: "UNAVAILABLE"
-        case .busy: "BUSY"
         case .limitReached: "LIMIT_REACHED"
         }
     }
@@ -110,12 +106,9 @@ public enum RejectCode: UInt8, Sendable, CaseIterable, Error, CustomStringConver
         case .notTransferable: "claim cannot be transferred now"
         case .offerNotOpen: "transfer offer is not open"
         case .ownOffer: "cannot buy your own offer"
-        case .unknownVerb: "unknown verb"
         case .notAuthenticated: "authenticate first with AUTH user token"
         case .authFailed: "authentication failed"
-        case .lineTooLong: "line longer than 4096 bytes"
         case .unavailable: "storage cannot make the change durable"
-        case .busy: "server busy, retry later"
         case .limitReached: "engine limit reached"
         }
     }

@@ -427,10 +427,7 @@ public actor EngineHost {
                 var line = ReplyWriter(capacity: 128)
                 do {
                     let taken = try await snapshot()
-                    line.ok()
-                    line.field("snapshot", taken.path)
-                    line.field("seq", Int64(taken.sequence))
-                    line.end()
+                    line.snapshotTaken(path: taken.path, sequence: taken.sequence)
                 } catch {
                     line.error(.unavailable, "snapshot failed: \(error)")
                 }

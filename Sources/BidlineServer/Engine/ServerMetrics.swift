@@ -38,17 +38,20 @@ public final class ServerMetrics: Sendable {
         requestsByVerb = Verb.allCases.map {
             registry.makeCounter(descriptor: name("requests_by_verb", "total", "Requests parsed, by verb"), labels: [("verb", CommandTable.spec($0).name)])
         }
-        rejections = RejectCode.allCases.map {
-            registry.makeCounter(descriptor: name("rejections", "total", "Requests refused, by code"), labels: [("code", $0.code)])
+        rejections = ProtocolError.Code.allCases.map {
+            registry.makeCounter(
+                descriptor: name("rejections", "total", "Requests refused, by code"), labels: [("code", $0.wireText)])
         }
     }
 
     /// Counts a parsed request of `verb`.
     public func parsed(_ verb: Verb) { requestsByVerb[Int(verb.rawValue)].increment() }
 
-    public func rejected(_ code: RejectCode) {
-        if let index = RejectCode.allCases.firstIndex(of: code) { rejections[index].increment() }
-    }
+    /// Counts a refusal by its wire code (`code.index` is dense: no search).
+    public func rejected(_ code: ProtocolError.Code) { rejections[code.index].increment() }
+
+    /// Counts a refusal with one of the engine's codes.
+    public func rejected(_ code: RejectCode) { rejected(.rejected(code)) }
 
     /// Accepted bids per second over the last second or more (updated when read).
     public func bidsPerSecond(total: Int64) -> Int64 {

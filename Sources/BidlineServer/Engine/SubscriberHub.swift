@@ -52,7 +52,7 @@ public final class SubscriberHub: Sendable {
         spans.reserveCapacity(events.count)
         for event in events {
             let start = lines.bytes.count
-            Self.format(event, engine: engine, into: &lines)
+            lines.event(event, in: engine.state)
             spans.append((event, start..<lines.bytes.count))
         }
         for subscriber in current {
@@ -74,30 +74,4 @@ public final class SubscriberHub: Sendable {
         }
     }
 
-    static func format(_ event: Event, engine: Engine, into line: inout ReplyWriter) {
-        line.append("EVENT ")
-        switch event.kind {
-        case .listingOpened: line.append("loan.open")
-        case .listingFull: line.append("loan.full")
-        case .listingFailed: line.append("loan.failed")
-        case .listingRepaying: line.append("loan.repaying")
-        case .listingSettled: line.append("loan.settled")
-        case .repayment: line.append("repayment")
-        case .installmentOverdue: line.append("installment.overdue")
-        case .accountChanged: line.append("account")
-        }
-        if event.kind == .accountChanged {
-            line.field("user", engine.state.users[event.user.int].id)
-            if event.listing.number != 0 { line.field("listing", event.listing) }
-            line.field("change", cents: event.amountCents)
-            line.field("available", cents: event.availableCents)
-            line.field("frozen", cents: event.frozenCents)
-        } else {
-            line.field("listing", event.listing)
-            if event.installment != 0 { line.field("installment", Int64(event.installment)) }
-            if event.amountCents != 0 { line.field("amount", cents: event.amountCents) }
-        }
-        line.field("at", event.atMillis)
-        line.end()
-    }
 }

@@ -101,10 +101,11 @@ final class ConnectionHandler: ChannelInboundHandler {
             pending.append(.request(request))
         } catch {
             // Check order: framing, then authentication, then the verb and its arguments.
-            let code = session.isAuthenticated ? error.code : .notAuthenticated
-            let message = session.isAuthenticated ? error.message : "authenticate first with AUTH user token"
-            host.metrics.rejected(code)
-            pending.append(.ready(Self.error(code, message)))
+            let refusal =
+                session.isAuthenticated
+                ? error : ProtocolError(.notAuthenticated, "authenticate first with AUTH user token")
+            host.metrics.rejected(refusal.code)
+            pending.append(.ready(Self.error(refusal)))
         }
     }
 
@@ -118,6 +119,12 @@ final class ConnectionHandler: ChannelInboundHandler {
     static func error(_ code: RejectCode, _ message: String) -> [UInt8] {
         var writer = ReplyWriter(capacity: 96)
         writer.error(code, message)
+        return writer.bytes
+    }
+
+    static func error(_ refusal: ProtocolError) -> [UInt8] {
+        var writer = ReplyWriter(capacity: 96)
+        writer.error(refusal)
         return writer.bytes
     }
 
