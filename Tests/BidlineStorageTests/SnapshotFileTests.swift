@@ -162,4 +162,25 @@ import Testing
         #expect(SnapshotStateHash(bytes: [0xAB]).description == "ab" + String(repeating: "0", count: 62))
         #expect(SnapshotStateHash(0x0102).bytes.prefix(3) == [2, 1, 0])
     }
+
+    /// Regression (found by `tools/fuzz snapshot`, docs/TESTING.md): a header whose checksum verifies but that
+    /// declares more state than its body can decompress to is refused before `read` allocates for it.
+    @Test(arguments: [UInt64(1) << 39, 1 << 24])
+    func aLengthTheBodyCannotProduceIsRefusedBeforeAllocating(declared: UInt64) async throws {
+        try await withTemporaryDirectory { directory in
+            let info = try SnapshotFile.write(
+                payload: [1, 2, 3], sequence: 9, stateHash: SnapshotStateHash(1), to: directory)
+            var header = info.header
+            header.uncompressedLength = declared  // more than 32768 × the few bytes of its body
+            var bytes = try fileBytes(info.path)
+            bytes.replaceSubrange(0..<SnapshotHeader.size, with: header.encoded())
+            try writeFile(info.path, bytes)
+            let limit = header.compressedLength * SnapshotFile.maxCompressionRatio
+            #expect(
+                throws: StorageError.corruptSnapshot(
+                    file: info.path.string,
+                    damage: .uncompressedLengthMismatch(expected: declared, actual: limit))
+            ) { try SnapshotFile.read(at: info.path) }
+        }
+    }
 }

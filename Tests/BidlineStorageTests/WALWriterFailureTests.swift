@@ -142,6 +142,26 @@ import Testing
         }
     }
 
+    /// The same with the disk's memory modelled: the failed sync drops the data written before it, so only
+    /// the rewrite before the next sync puts record 2 on disk.
+    @Test func aFailedSyncThatDropsTheDataIsRepairedByTheRewrite() async throws {
+        try await withTemporaryDirectory { directory in
+            let fileSystem = FaultyFileSystem()
+            fileSystem.faults.withLock { $0.dropsUnsyncedWritesOnSyncFailure = true }
+            let writer = try WALWriter(
+                directory: directory, nextSequence: 1, options: .init(segmentSizeLimit: 1 << 20),
+                fileSystem: fileSystem)
+            try await writer.append(batch: [record(1)])
+            fileSystem.faults.withLock { $0.syncErrorOnce = .ioError }
+            await #expect(throws: StorageError.self) { try await writer.append(batch: [record(2)]) }
+            #expect(try onDisk(directory) == [1])
+            try await writer.recover()  // the next sync succeeds on its own: only the rewrite makes 2 durable
+            #expect(try onDisk(directory) == [1, 2])
+            try await writer.close()
+            #expect(try WALReader(directory: directory).readAll().records == [record(1), record(2)])
+        }
+    }
+
     /// `.interval` mode acknowledges after the write; a failing background sync then makes the log
     /// unavailable until a sync succeeds.
     @Test func aFailedIntervalSyncMakesTheLogUnavailableUntilASyncSucceeds() async throws {
@@ -161,5 +181,113 @@ import Testing
             try await writer.close()
             #expect(try WALReader(directory: directory).readAll().records == [record(1), record(2)])
         }
+    }
+
+    /// Issue 12, item 5. Linux reports a failed writeback once: the next sync succeeds although the data never
+    /// reached the disk. In `.interval` mode the records written since the last good sync were already
+    /// acknowledged; after the failed sync they must be written again (at their offsets) and synced before
+    /// the log reopens, and until then `durableSequence` must not cover them.
+    @Test func aFailedIntervalSyncRewritesTheAcknowledgedRecordsItMayHaveLost() async throws {
+        try await withTemporaryDirectory { directory in
+            let fileSystem = FaultyFileSystem()
+            fileSystem.faults.withLock { $0.dropsUnsyncedWritesOnSyncFailure = true }
+            let writer = try WALWriter(
+                directory: directory, nextSequence: 1,
+                options: .init(durability: .interval(milliseconds: 1), segmentSizeLimit: 1 << 20),
+                fileSystem: fileSystem)
+            try await writer.append(batch: [record(1), record(2)])
+            // The segment header's sync, then the interval sync of records 1 and 2.
+            #expect(await eventually { writer.statistics.synchronizations >= 2 })
+            #expect(try onDisk(directory) == [1, 2])
+
+            // The next sync fails once and the kernel drops the pages written since the last one.
+            fileSystem.faults.withLock { $0.syncErrorOnce = .ioError }
+            try await writer.append(batch: [record(3), record(4), record(5)])  // acknowledged after pwrite
+            #expect(await eventually { !writer.isAvailable })
+            // (Counted now: the refused enqueue below already starts a retry in the background.)
+            let writesBefore = fileSystem.faults.withLock { $0.writeCalls }
+            #expect(try onDisk(directory) == [1, 2])  // records 3...5 are lost on disk
+            #expect(writer.durableSequence == 2)  // and no longer counted as durable
+            await #expect(throws: StorageError.self) { try await writer.waitUntilDurable(through: 5) }
+            #expect(throws: StorageError.self) { try writer.enqueue([record(6)]) }
+
+            // The retry rewrites 3...5 and syncs; the sync after a reported error succeeds by itself, so
+            // without the rewrite the records would stay lost.
+            try await writer.recover()
+            #expect(writer.isAvailable)
+            #expect(writer.durableSequence == 5)
+            #expect(fileSystem.faults.withLock { $0.writeCalls } > writesBefore)
+            #expect(try onDisk(directory) == [1, 2, 3, 4, 5])
+            try await writer.append(batch: [record(6)])
+            try await writer.close()
+            // Exactly once and in order (the reader refuses a repeated or missing sequence).
+            let (records, report) = try WALReader(directory: directory).readAll()
+            #expect(records == (1...6).map(record))
+            #expect(report.truncation == nil)
+        }
+    }
+
+    /// The failed sync is the one that finishes a full segment before the next begins (`.interval` mode): the
+    /// lost records go back into that segment, at their offsets, before the new segment is created.
+    @Test func aFailedIntervalSyncAtSegmentRolloverRewritesTheOldSegmentFirst() async throws {
+        try await withTemporaryDirectory { directory in
+            let fileSystem = FaultyFileSystem()
+            fileSystem.faults.withLock { $0.dropsUnsyncedWritesOnSyncFailure = true }
+            // No interval sync within the test: the rollover's sync is the first after the header's.
+            let writer = try WALWriter(
+                directory: directory, nextSequence: 1,
+                options: .init(durability: .interval(milliseconds: 600_000), segmentSizeLimit: 150),
+                fileSystem: fileSystem)
+            try await writer.append(batch: [record(1)])
+            #expect(writer.durableSequence == 1)
+            fileSystem.faults.withLock { $0.syncErrorOnce = .ioError }
+            // Record 2 fills segment 1 (32 + 2 × 56 bytes); record 3 starts segment 3, whose creation syncs
+            // segment 1 first: that sync fails and drops records 1 and 2.
+            await #expect(throws: StorageError.self) { try await writer.append(batch: [record(2), record(3)]) }
+            #expect(!writer.isAvailable)
+            #expect(writer.durableSequence == 0)
+            #expect(try onDisk(directory) == [])
+
+            try await writer.recover()
+            #expect(writer.durableSequence == 3)
+            #expect(try onDisk(directory) == [1, 2, 3])
+            try await writer.close()
+            #expect(try WALSegment.list(in: directory).map(\.firstSequence) == [1, 3])
+            #expect(try WALReader(directory: directory).readAll().records == (1...3).map(record))
+        }
+    }
+
+    /// A write fails (ENOSPC) while earlier records are still unsynced; then their sync fails too. The retry
+    /// must write both, in sequence order: first the records the sync lost, then the unwritten ones.
+    @Test func aFailedIntervalSyncAfterAFailedWriteKeepsSequenceOrder() async throws {
+        try await withTemporaryDirectory { directory in
+            let fileSystem = FaultyFileSystem()
+            fileSystem.faults.withLock { $0.dropsUnsyncedWritesOnSyncFailure = true }
+            let writer = try WALWriter(
+                directory: directory, nextSequence: 1,
+                options: .init(durability: .interval(milliseconds: 600_000), segmentSizeLimit: 1 << 20),
+                fileSystem: fileSystem)
+            try await writer.append(batch: [record(1), record(2)])  // written, not synced
+            fileSystem.faults.withLock { $0.writeError = .noSpace }
+            await #expect(throws: StorageError.self) { try await writer.append(batch: [record(3)]) }
+            #expect(writer.durableSequence == 2)
+            // The disk comes back, but the first sync fails once and drops records 1 and 2: the retry's sync.
+            fileSystem.faults.withLock {
+                $0.writeError = nil
+                $0.syncErrorOnce = .ioError
+            }
+            await #expect(throws: StorageError.self) { try await writer.recover() }
+            #expect(writer.durableSequence == 0)
+            #expect(try onDisk(directory) == [])
+            try await writer.recover()
+            #expect(writer.durableSequence == 3)
+            try await writer.close()
+            #expect(try WALReader(directory: directory).readAll().records == (1...3).map(record))
+        }
+    }
+
+    /// The sequences a read-only reader finds on disk now (the writer's files, as the fault model left them).
+    private func onDisk(_ directory: FilePath) throws -> [UInt64] {
+        try WALReader(directory: directory, options: .init(readOnly: true)).readAll().records.map(\.sequence)
     }
 }

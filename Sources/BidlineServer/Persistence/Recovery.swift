@@ -23,6 +23,14 @@ public enum RecoveryError: Error, CustomStringConvertible {
     case snapshotHashMismatch(path: String, header: String, computed: String)
     case badRecord(sequence: UInt64, reason: String)
     case storage(String)
+    /// The snapshot holds records the log does not: the log ends at `logEnd` (its newest segment is `segment`),
+    /// before the snapshot's sequence. Starting would put a hole in the log (the writer continues after the
+    /// snapshot). Seen when the log lost its tail after the snapshot was written (a power loss in `interval`
+    /// or `none` mode, a hand-edited data directory).
+    case snapshotBeyondLogEnd(snapshot: String, snapshotSequence: UInt64, segment: String, logEnd: UInt64)
+    /// Records are missing between the snapshot and the log: the first record after the snapshot is
+    /// `foundSequence` in `segment`, not `snapshotSequence + 1`.
+    case gapAfterSnapshot(snapshot: String, snapshotSequence: UInt64, segment: String, foundSequence: UInt64)
 
     public var description: String {
         switch self {
@@ -31,6 +39,12 @@ public enum RecoveryError: Error, CustomStringConvertible {
             "snapshot \(path) decodes to state hash \(computed), but its header says \(header)"
         case .badRecord(let sequence, let reason): "log record \(sequence) cannot be decoded: \(reason)"
         case .storage(let message): message
+        case .snapshotBeyondLogEnd(let snapshot, let sequence, let segment, let logEnd):
+            "snapshot \(snapshot) is at sequence \(sequence) but the log ends at \(logEnd) (\(segment)): records "
+                + "\(logEnd + 1)...\(sequence) are in the snapshot only; refusing to start with a hole in the log"
+        case .gapAfterSnapshot(let snapshot, let sequence, let segment, let found):
+            "snapshot \(snapshot) is at sequence \(sequence) but the log continues with \(found) (\(segment)): "
+                + "records \(sequence + 1)...\(found - 1) are missing"
         }
     }
 }
@@ -39,6 +53,11 @@ public enum RecoveryError: Error, CustomStringConvertible {
 public enum Recovery {
     /// Rebuilds the engine from `directory`. A torn tail is truncated (reported in `notes`); a bad record
     /// elsewhere stops recovery with an error naming the file and offset, unless `truncateCorruption`.
+    ///
+    /// The snapshot and the log must meet: the log's next record after the snapshot's sequence `S` is `S + 1`,
+    /// or the log ends exactly at `S`, or it has no segments at all (every one retired); the writer then
+    /// continues at `S + 1`. A log that ends before `S` (``RecoveryError/snapshotBeyondLogEnd``) or continues
+    /// after a gap (``RecoveryError/gapAfterSnapshot``) stops recovery, naming both files.
     /// `toSequence` stops replay early (for `bidline wal replay --to-seq`); `progress` is called every
     /// 65,536 records with the last sequence applied.
     public static func recover(
@@ -105,18 +124,51 @@ public enum Recovery {
                 engine: engine, lastSequence: lastSequence, lastTimeMillis: lastTime, snapshotSequence: snapshotSequence,
                 recordsReplayed: replayed, notes: notes)
         } catch let error as StorageError {
-            if case .missingRecords = error, snapshotSequence != nil {
-                // The log starts after the snapshot (older segments archived and nothing new): nothing to replay.
-                return RecoveredEngine(
-                    engine: engine, lastSequence: lastSequence, lastTimeMillis: lastTime, snapshotSequence: snapshotSequence,
-                    recordsReplayed: 0, notes: notes)
+            if let snapshot = selection.snapshot {
+                try checkMeeting(snapshot, readError: error, log: directory.wal)
             }
             throw RecoveryError.storage("\(error)")
         }
         if let truncation = report.truncation { notes.append("\(truncation)") }
+        if let snapshot = selection.snapshot {
+            try checkMeeting(snapshot, report: report)
+        }
         if lastTime == 0, let snapshotSequence, snapshotSequence > 0 { lastTime = 0 }
         return RecoveredEngine(
             engine: engine, lastSequence: lastSequence, lastTimeMillis: lastTime, snapshotSequence: snapshotSequence,
             recordsReplayed: replayed, notes: notes)
+    }
+
+    /// After a successful read from the snapshot's sequence `S` + 1: the records read (from the segment that
+    /// should hold `S + 1`, to the log's end) must reach `S`. The reader has checked that they are continuous.
+    private static func checkMeeting(_ snapshot: Snapshot, report: WALReadReport) throws {
+        let sequence = snapshot.header.sequence
+        guard let newest = report.segments.last else { return }  // no segments: every one retired
+        // A segment without records ends where its header says it begins.
+        let logEnd = report.lastSequence ?? (report.segments.first.map { $0.firstSequence - 1 } ?? 0)
+        if logEnd < sequence {
+            throw RecoveryError.snapshotBeyondLogEnd(
+                snapshot: snapshot.path.string, snapshotSequence: sequence, segment: newest.path, logEnd: logEnd)
+        }
+    }
+
+    /// After a failed read from the snapshot's sequence `S` + 1: a log that begins after `S + 1`, or that
+    /// jumps over `S + 1` from one segment to the next, has a gap after the snapshot.
+    private static func checkMeeting(_ snapshot: Snapshot, readError: StorageError, log: FilePath) throws {
+        let sequence = snapshot.header.sequence
+        switch readError {
+        case .missingRecords(_, let firstAvailable):
+            let segment = log.appending(WALSegment.fileName(firstSequence: firstAvailable)).string
+            throw RecoveryError.gapAfterSnapshot(
+                snapshot: snapshot.path.string, snapshotSequence: sequence, segment: segment,
+                foundSequence: firstAvailable)
+        case .corruptLog(let file, 0, .sequenceMismatch(let expected, let found))
+        where expected <= sequence + 1 && found > sequence + 1:
+            // A segment that should continue the log at or before `S + 1` starts after it.
+            throw RecoveryError.gapAfterSnapshot(
+                snapshot: snapshot.path.string, snapshotSequence: sequence, segment: file, foundSequence: found)
+        default:
+            return
+        }
     }
 }

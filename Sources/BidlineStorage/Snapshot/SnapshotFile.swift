@@ -36,6 +36,10 @@ public enum SnapshotFile {
     public static let readChunkSize = 256 << 10
     /// The largest state a snapshot may declare (1 TiB), a bound on the allocation `read` makes.
     public static let maxUncompressedLength: UInt64 = 1 << 40
+    /// The most bytes one byte of a zstd frame can decompress to: a block holds at most 128 KiB and takes at
+    /// least 4 bytes (3 of header, 1 of run-length), so a frame of `n` bytes yields at most `n × 32768`. A header
+    /// declaring more than its body can produce is damaged; `read` checks this before it allocates the state.
+    public static let maxCompressionRatio: UInt64 = 32_768
 
     /// The file name for a snapshot at `sequence`, e.g. `snapshot-00000000000000001000.zst`.
     public static func fileName(sequence: UInt64) -> String {
@@ -278,10 +282,14 @@ public enum SnapshotFile {
             throw .corruptSnapshot(
                 file: path.string, damage: .lengthMismatch(expected: expectedLength, actual: fileLength))
         }
-        guard header.uncompressedLength <= maxUncompressedLength else {
+        // Found by fuzzing (docs/TESTING.md): a header whose checksum verifies but whose length is wrong made
+        // `read` allocate up to 1 TiB before the body could disprove it.
+        let producible = header.compressedLength.multipliedReportingOverflow(by: maxCompressionRatio)
+        let limit = min(maxUncompressedLength, producible.overflow ? .max : producible.partialValue)
+        guard header.uncompressedLength <= limit else {
             throw .corruptSnapshot(
                 file: path.string,
-                damage: .uncompressedLengthMismatch(expected: header.uncompressedLength, actual: maxUncompressedLength))
+                damage: .uncompressedLengthMismatch(expected: header.uncompressedLength, actual: limit))
         }
         if let name = path.lastComponent?.string, let nameSequence = sequence(fromFileName: name),
             nameSequence != header.sequence

@@ -7,6 +7,12 @@ import SystemPackage
 /// method reports failure as a value; after a failure the sink is left so that writing the unwritten
 /// spans again (at the same offsets) is correct, which also covers a failed `fsync`: the data is
 /// rewritten before the next `fsync`, never assumed to have reached the disk.
+///
+/// The same rule holds in `.interval` mode, where groups are acknowledged after `pwrite` and synced
+/// later: the sink keeps a copy of everything written into the open segment since its last successful
+/// sync (``Outcome/rewrite``). Linux reports a writeback error once and may drop the dirty pages, so after
+/// a failed sync that copy is handed back to be written again at the same offsets, and synced, before
+/// anything else; a sync that merely succeeds on the second try proves nothing.
 struct SegmentSink {
     /// What one attempt to write a group achieved.
     struct Outcome: Sendable {
@@ -14,6 +20,11 @@ struct SegmentSink {
         var durableThrough: UInt64?
         /// The failed call and the index of the first span that must be written again.
         var failure: (failure: IOFailure, resumeAt: Int)?
+        /// After a failed sync in `.interval` mode: the records written into the open segment since its last
+        /// successful sync (acknowledged, possibly lost by the kernel), as one span continuing that segment
+        /// at the offset the sink was rewound to. They precede the failed group's unwritten spans and must be
+        /// written again, and synced, before they count as durable.
+        var rewrite: WALGroup?
         var bytesWritten = 0
         var synchronizations = 0
         var segmentsCreated = 0
@@ -42,6 +53,11 @@ struct SegmentSink {
     private var lastSpanStart: Int64 = 0
     /// Whether data was written since the last sync.
     private(set) var isDirty = false
+    /// `.interval` mode: a copy of the records written into the open segment since its last successful sync
+    /// (one span, never starting a segment), and the offset where they begin. Empty in the other modes:
+    /// `.fsync` syncs every group before acknowledging it, and `.none` never syncs.
+    private var unsynced = WALGroup()
+    private var unsyncedStart: Int64 = 0
     private var lastSyncUptimeNanos: UInt64 = DispatchTime.now().uptimeNanoseconds
     /// Whether an interval sync is scheduled (`.interval` mode only).
     var intervalSyncScheduled = false
@@ -57,16 +73,21 @@ struct SegmentSink {
     }
 
     /// Writes the group's spans in order, creating segments where a span starts one, then syncs
-    /// (in `.fsync` mode). Stops at the first failure.
-    mutating func write(_ group: WALGroup) -> Outcome {
+    /// (in `.fsync` mode, and for a retry in `.interval` mode: rewritten data counts only once synced).
+    /// Stops at the first failure.
+    mutating func write(_ group: WALGroup, isRetry: Bool = false) -> Outcome {
         var outcome = Outcome()
+        let syncsGroup = durability == .fsync || (isRetry && durability != .none)
         // The span written into the open segment by this call and not yet synced.
         var unsynced: Int? = nil
         for index in group.spans.indices {
             let span = group.spans[index]
             if span.startsSegment {
                 if let failure = finishSegment(&outcome) {
-                    if let unsynced {
+                    if outcome.rewrite != nil {
+                        // `.interval`: this group's spans so far are in the rewrite; the rest is unwritten.
+                        outcome.failure = (failure, index)
+                    } else if let unsynced {
                         rewind()
                         outcome.failure = (failure, unsynced)
                     } else {
@@ -91,17 +112,22 @@ struct SegmentSink {
                 outcome.failure = (IOFailure(.write, path: segmentPath.string, errno: asErrno(error)), index)
                 return outcome
             }
+            if case .interval = durability { keepUnsynced(span, of: group) }
             lastSpanStart = offset
             offset += Int64(span.byteEnd - span.byteStart)
             outcome.bytesWritten += span.byteEnd - span.byteStart
             isDirty = true
             unsynced = index
-            if durability != .fsync { outcome.durableThrough = span.lastSequence }
+            if !syncsGroup { outcome.durableThrough = span.lastSequence }
         }
-        if durability == .fsync, let unsynced {
+        if syncsGroup, let unsynced {
             if let failure = synchronize(&outcome) {
-                rewind()
-                outcome.failure = (failure, unsynced)
+                if outcome.rewrite != nil {
+                    outcome.failure = (failure, group.spans.count)
+                } else {
+                    rewind()
+                    outcome.failure = (failure, unsynced)
+                }
                 return outcome
             }
             outcome.durableThrough = group.spans[unsynced].lastSequence
@@ -130,14 +156,28 @@ struct SegmentSink {
         return finishSegment(&outcome)
     }
 
+    /// Syncs the open segment. On failure in `.interval` mode, hands the unsynced copy back as
+    /// `outcome.rewrite` and moves the write position back to where it begins.
     private mutating func synchronize(_ outcome: inout Outcome) -> IOFailure? {
         guard let handle else { return nil }
         let started = DispatchTime.now().uptimeNanoseconds
         do {
             try handle.synchronize(dataOnly: true)
         } catch {
+            if !unsynced.isEmpty {
+                // Not zeroed (unlike an unacknowledged group): the pages may still hold the acknowledged data,
+                // which a crash before the rewrite would then keep. The rewrite goes to the same offsets.
+                var rewrite = WALGroup()
+                swap(&rewrite, &unsynced)
+                outcome.rewrite = rewrite
+                offset = unsyncedStart
+                lastSpanStart = offset
+                // Nothing the sink wrote is outstanding now: the state holds the copy for the retry.
+                isDirty = false
+            }
             return IOFailure(.sync, path: segmentPath.string, errno: asErrno(error))
         }
+        unsynced.removeAll()
         let took = DispatchTime.now().uptimeNanoseconds &- started
         outcome.syncNanos &+= took
         outcome.syncNanosMax = max(outcome.syncNanosMax, took)
@@ -212,9 +252,24 @@ struct SegmentSink {
         preallocatedLength = createdLength
         lastSpanStart = offset
         isDirty = false
+        unsynced.removeAll()
         outcome.segmentsCreated += 1
         if createdLength > 0 { outcome.segmentsPreallocated += 1 }
         return nil
+    }
+
+    /// `.interval` mode: appends a copy of `span` (just written at `offset`) to the unsynced copy.
+    private mutating func keepUnsynced(_ span: WALGroup.Span, of group: WALGroup) {
+        if unsynced.isEmpty {
+            unsyncedStart = offset
+            unsynced.spans.append(
+                .init(
+                    firstSequence: span.firstSequence, lastSequence: span.lastSequence, byteStart: 0, byteEnd: 0,
+                    startsSegment: false))
+        }
+        unsynced.bytes.append(contentsOf: group.bytes[span.byteStart..<span.byteEnd])
+        unsynced.spans[0].lastSequence = span.lastSequence
+        unsynced.spans[0].byteEnd = unsynced.bytes.count
     }
 
     /// Discards the last span written into the open segment, so that it is written again at the same offset.

@@ -27,7 +27,9 @@ import SystemPackage
 /// are refused with the same error until a retry succeeds. Retries happen on ``recover()``, on the next
 /// `append` (which awaits the retry first), and in the background when ``enqueue(_:)`` refuses a record.
 /// A retry rewrites the kept records at the offsets they had (after a failed `fdatasync` too, since the
-/// kernel may have dropped the dirty pages).
+/// kernel may have dropped the dirty pages). In `.interval` mode a failed sync also takes back the records
+/// written since the last good sync (``durableSequence`` returns to before them): they are rewritten and
+/// synced by the retry before the log reopens, never assumed written by a second sync that succeeds.
 public final class WALWriter: Sendable {
     /// When a record counts as durable, and so when `append` returns.
     public enum Durability: Sendable, Hashable {
@@ -173,6 +175,9 @@ public final class WALWriter: Sendable {
     public var nextSequence: UInt64 { state.withLock { $0.nextSequence } }
 
     /// Every record up to and including this sequence is durable (`nextSequence - 1` when caught up).
+    ///
+    /// Normally only grows. In `.interval` mode, where records count as durable once written, a failed sync
+    /// moves it back to the last synced record until the retry has rewritten and synced the rest.
     public var durableSequence: UInt64 { state.withLock { $0.durableSequence } }
 
     /// Whether records are accepted now (false while unavailable after a disk failure, and once closed).
@@ -454,7 +459,7 @@ public final class WALWriter: Sendable {
                 var request = timespec(tv_sec: 0, tv_nsec: Int(nanoseconds))
                 nanosleep(&request, nil)
             case .write(let group, let isRetry):
-                let outcome = sink.withLock { $0.write(group) }
+                let outcome = sink.withLock { $0.write(group, isRetry: isRetry) }
                 state.withLock { $0.completeWrite(group, outcome: outcome, isRetry: isRetry) }.resumeAll()
                 if outcome.failure == nil {
                     let (failure, synced) = sink.withLock { $0.synchronizeIfDue() }

@@ -115,8 +115,6 @@ struct WALWriterState {
     var spare: WALGroup?
     /// Records of failed attempts, written first by the next retry; non-empty only while unavailable.
     var retained = WALGroup()
-    /// A sync failed after its data was acknowledged (`.interval` mode); a retry syncs again.
-    var needsSync = false
     var retryRequested = false
     /// Retries started so far; numbers the attempts that `RecoveryWaiter`s wait for.
     var retryAttemptsStarted = 0
@@ -299,20 +297,23 @@ struct WALWriterState {
         statistics.syncNanosMax = max(statistics.syncNanosMax, outcome.syncNanosMax)
         statistics.segmentsCreated += outcome.segmentsCreated
         statistics.segmentsPreallocated += outcome.segmentsPreallocated
-        if let durable = outcome.durableThrough, durable > durableSequence {
-            statistics.recordsWritten += Int(durable - durableSequence)
-            durableSequence = durable
+        if var durable = outcome.durableThrough {
+            // Records a failed sync may have lost are not acknowledged, even if written by this very group.
+            if let lost = outcome.rewrite?.firstSequence { durable = min(durable, lost - 1) }
+            if durable > durableSequence {
+                statistics.recordsWritten += Int(durable - durableSequence)
+                durableSequence = durable
+            }
         }
         wakeups.durable = takeWaiters(through: durableSequence)
         if let (failure, resumeAt) = outcome.failure {
-            fail(failure, unwritten: group.suffix(fromSpan: resumeAt), finishedRetry: isRetry, into: &wakeups)
+            fail(
+                failure, rewrite: outcome.rewrite, unwritten: group.suffix(fromSpan: resumeAt), finishedRetry: isRetry,
+                into: &wakeups)
             return wakeups
         }
         statistics.groupsWritten += 1
-        if isRetry {
-            // Data acknowledged before a failed interval sync still needs that sync before reopening.
-            if needsSync { retryRequested = true } else { recovered(into: &wakeups) }
-        }
+        if isRetry { recovered(into: &wakeups) }
         // Kept for reuse; cleared in `takeWork`, once the I/O queue no longer holds a reference.
         if spare == nil { spare = group }
         return wakeups
@@ -328,11 +329,9 @@ struct WALWriterState {
         statistics.syncNanosTotal &+= outcome.syncNanos
         statistics.syncNanosMax = max(statistics.syncNanosMax, outcome.syncNanosMax)
         if let failure {
-            needsSync = true
-            fail(failure, unwritten: WALGroup(), finishedRetry: isRetry, into: &wakeups)
-        } else {
-            needsSync = false
-            if isRetry { recovered(into: &wakeups) }
+            fail(failure, rewrite: outcome.rewrite, unwritten: WALGroup(), finishedRetry: isRetry, into: &wakeups)
+        } else if isRetry {
+            recovered(into: &wakeups)
         }
         return wakeups
     }
@@ -340,7 +339,7 @@ struct WALWriterState {
     /// Records the close: what was still unwritten is reported to the closers.
     mutating func completeClose(_ failure: IOFailure?) -> Wakeups {
         var wakeups = Wakeups()
-        if case .unavailable(let unwritten) = phase, !retained.isEmpty || needsSync {
+        if case .unavailable(let unwritten) = phase, !retained.isEmpty {
             wakeups.closeFailure = .unavailable(unwritten)
         } else if let failure {
             wakeups.closeFailure = .unavailable(failure)
@@ -358,20 +357,27 @@ struct WALWriterState {
         return wakeups
     }
 
-    /// Enters (or stays in) the unavailable phase: keeps the unwritten records (then everything pending)
-    /// for a retry, and fails every waiter, none of whose records are durable. A failed retry also answers
-    /// the `recover()` callers that were waiting for it.
-    mutating func fail(_ failure: IOFailure, unwritten: WALGroup, finishedRetry: Bool, into wakeups: inout Wakeups) {
-        var kept = unwritten
-        if !pending.isEmpty {
-            kept.append(contentsOf: pending)
-            pending.removeAll()
+    /// Enters (or stays in) the unavailable phase: keeps the records to write again for a retry, in sequence
+    /// order (`rewrite`, the records already retained, `unwritten`, then everything pending), and fails every
+    /// waiter, none of whose records are durable. A failed retry also answers the `recover()` callers that were
+    /// waiting for it.
+    ///
+    /// `rewrite` (`.interval` mode, after a failed sync) holds records that were written and acknowledged but
+    /// may since have been lost: they count as durable no longer, and `durableSequence` goes back to before
+    /// them, until a retry has written them again and synced.
+    mutating func fail(
+        _ failure: IOFailure, rewrite: WALGroup? = nil, unwritten: WALGroup, finishedRetry: Bool,
+        into wakeups: inout Wakeups
+    ) {
+        var kept = rewrite ?? WALGroup()
+        if let first = rewrite?.firstSequence, first <= durableSequence {
+            statistics.recordsWritten -= Int(durableSequence - first + 1)
+            durableSequence = first - 1
         }
-        if !retained.isEmpty {
-            var merged = retained
-            merged.append(contentsOf: kept)
-            kept = merged
-        }
+        kept.append(contentsOf: retained)
+        kept.append(contentsOf: unwritten)
+        kept.append(contentsOf: pending)
+        pending.removeAll()
         retained = kept
         phase = .unavailable(failure)
         statistics.failedAttempts += 1
@@ -387,7 +393,7 @@ struct WALWriterState {
     }
 
     private mutating func recovered(into wakeups: inout Wakeups) {
-        if case .unavailable = phase, retained.isEmpty, !needsSync { phase = .open }
+        if case .unavailable = phase, retained.isEmpty { phase = .open }
         retryRequested = false
         wakeups.recovery = recoveryWaiters
         wakeups.recoveryFailure = nil

@@ -84,6 +84,15 @@ final class FaultyFileSystem: WALFileSystem {
         var bytesBeforeWriteFailure = 0
         /// Data syncs (`fdatasync`) fail with this error.
         var syncError: Errno?
+        /// The next data sync fails with this error, later ones succeed: how Linux reports a writeback error
+        /// (once, to the next `fsync`; the one after succeeds although the data never reached the disk).
+        var syncErrorOnce: Errno?
+        /// Whether a failing data sync drops what was written to that file since its last successful sync:
+        /// the file's bytes (and length) go back to what they were then, as when the kernel discards the
+        /// dirty pages of a failed writeback. Data written before that sync is then on "disk" only if the
+        /// writer writes it again. Writes are tracked (an undo copy per write) only while this is set;
+        /// truncations are not undone.
+        var dropsUnsyncedWritesOnSyncFailure = false
         /// Creating a file fails with this error.
         var createError: Errno?
         /// The next data sync blocks until `releaseSync()`.
@@ -103,8 +112,11 @@ final class FaultyFileSystem: WALFileSystem {
 
     func createFile(at path: FilePath) throws(Errno) -> any WALFileHandle {
         if let error = faults.withLock({ $0.createError }) { throw error }
+        let inner = try real.createFile(at: path)
+        let reader: FileDescriptor
+        do { reader = try FileDescriptor.open(path, .readOnly) } catch { throw asErrno(error) }
         let handle = FaultyFileHandle(
-            inner: try real.createFile(at: path), fileSystem: self,
+            inner: inner, reader: reader, fileSystem: self,
             isSpare: path.lastComponent?.string == SegmentPreallocator.spareName)
         handles.withLock { $0[path.string] = handle }
         return handle
@@ -134,6 +146,7 @@ final class FaultyFileSystem: WALFileSystem {
         faults.withLock { faults in
             faults.writeError = nil
             faults.syncError = nil
+            faults.syncErrorOnce = nil
             faults.createError = nil
             faults.renameError = nil
         }
@@ -154,12 +167,15 @@ final class FaultyFileSystem: WALFileSystem {
         held.signal()
     }
 
+    /// Called before each data sync; throws the error the sync fails with, if it fails.
     fileprivate func beforeDataSync() throws(Errno) {
         let (hold, error) = faults.withLock { faults in
             faults.dataSyncCalls += 1
             let hold = faults.holdNextSync
             faults.holdNextSync = false
-            return (hold, faults.syncError)
+            let once = faults.syncErrorOnce
+            faults.syncErrorOnce = nil
+            return (hold, faults.syncError ?? once)
         }
         if hold {
             entered.signal()
@@ -169,22 +185,37 @@ final class FaultyFileSystem: WALFileSystem {
     }
 }
 
+/// One write since the last successful sync, and what it overwrote (for ``Faults/dropsUnsyncedWritesOnSyncFailure``).
+struct UnsyncedWrite {
+    var offset: Int64
+    var previousBytes: [UInt8]
+    var previousLength: Int64
+}
+
+/// `@unchecked Sendable`: used by one thread at a time (the `WALFileHandle` contract); the state shared with
+/// the tests is behind mutexes.
 final class FaultyFileHandle: WALFileHandle, @unchecked Sendable {
     let inner: any WALFileHandle
+    /// A read-only descriptor on the same file, to save what writes overwrite.
+    let reader: FileDescriptor
     let fileSystem: FaultyFileSystem
     let isSpare: Mutex<Bool>
+    /// Oldest first; emptied by each successful sync.
+    let unsyncedWrites = Mutex<[UnsyncedWrite]>([])
 
-    init(inner: any WALFileHandle, fileSystem: FaultyFileSystem, isSpare: Bool) {
+    init(inner: any WALFileHandle, reader: FileDescriptor, fileSystem: FaultyFileSystem, isSpare: Bool) {
         self.inner = inner
+        self.reader = reader
         self.fileSystem = fileSystem
         self.isSpare = Mutex(isSpare)
     }
 
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(Errno) {
-        let (error, partial) = fileSystem.faults.withLock { faults in
+        let (error, partial, tracks) = fileSystem.faults.withLock { faults in
             if isSpare.withLock({ $0 }) { faults.spareWriteCalls += 1 } else { faults.writeCalls += 1 }
-            return (faults.writeError, faults.bytesBeforeWriteFailure)
+            return (faults.writeError, faults.bytesBeforeWriteFailure, faults.dropsUnsyncedWritesOnSyncFailure)
         }
+        if tracks { try saveForUndo(offset: offset, count: bytes.count) }
         if let error {
             let count = min(partial, bytes.count)
             if count > 0 { try inner.write(UnsafeRawBufferPointer(rebasing: bytes[0..<count]), at: offset) }
@@ -198,12 +229,52 @@ final class FaultyFileHandle: WALFileHandle, @unchecked Sendable {
     }
 
     func synchronize(dataOnly: Bool) throws(Errno) {
-        if dataOnly { try fileSystem.beforeDataSync() }
+        if dataOnly {
+            do throws(Errno) {
+                try fileSystem.beforeDataSync()
+            } catch {
+                if fileSystem.faults.withLock({ $0.dropsUnsyncedWritesOnSyncFailure }) { try dropUnsyncedWrites() }
+                throw error
+            }
+        }
         try inner.synchronize(dataOnly: dataOnly)
+        unsyncedWrites.withLock { $0.removeAll() }
     }
 
     func close() throws(Errno) {
+        try? reader.close()
         try inner.close()
+    }
+
+    /// Saves the bytes `count` bytes at `offset` hold now, and the file's length.
+    private func saveForUndo(offset: Int64, count: Int) throws(Errno) {
+        do {
+            let length = try reader.seek(offset: 0, from: .end)
+            var previous = [UInt8](repeating: 0, count: count)
+            let read = try previous.withUnsafeMutableBytes { try reader.read(fromAbsoluteOffset: offset, into: $0) }
+            previous.removeSubrange(read...)
+            unsyncedWrites.withLock {
+                $0.append(UnsyncedWrite(offset: offset, previousBytes: previous, previousLength: length))
+            }
+        } catch {
+            throw asErrno(error)
+        }
+    }
+
+    /// Puts back what the writes since the last successful sync overwrote, newest first.
+    private func dropUnsyncedWrites() throws(Errno) {
+        let writes = unsyncedWrites.withLock { writes in
+            defer { writes.removeAll() }
+            return writes
+        }
+        for write in writes.reversed() {
+            do {
+                try write.previousBytes.withUnsafeBytes { try inner.write($0, at: write.offset) }
+            } catch {
+                throw asErrno(error)
+            }
+            try inner.truncate(to: write.previousLength)
+        }
     }
 }
 
