@@ -122,9 +122,7 @@ extension EngineHost {
             replies.end()
             return false
         case .metrics:
-            let lines = metrics.prometheusText(
-                engine: engine, durableSequence: wal.durableSequence, log: wal.statistics,
-                rounds: (onLoop: roundsCommittedOnLoop, toLogThread: roundsHandedToLogThread))
+            let lines = prometheusLines()
             replies.ok()
             replies.field("rows", lines.count)
             replies.end()
