@@ -26,6 +26,8 @@ public final class BidlineServer: Service, Sendable {
         var state = State.idle
         /// Closes the listener and quiesces every accepted connection (set by `start()`).
         var quiescing: ServerQuiescingHelper? = nil
+        /// The `--metrics-port` listener, when configured.
+        var metrics: MetricsEndpoint? = nil
         var ticker: Task<Void, Never>? = nil
         /// Callers of `run()` and `stop()` waiting for the drain, flush and final snapshot to end.
         var stopWaiters: [CheckedContinuation<Void, Never>] = []
@@ -50,6 +52,9 @@ public final class BidlineServer: Service, Sendable {
 
     /// Where the server is in its life now.
     public var state: State { running.withLock { $0.state } }
+
+    /// The port the `--metrics-port` endpoint is bound to, once started (`nil` when not configured).
+    public var metricsPort: Int? { running.withLock { $0.metrics?.port } }
 
     /// Binds and starts serving; returns the bound port (useful with port 0).
     @discardableResult
@@ -97,9 +102,20 @@ public final class BidlineServer: Service, Sendable {
             }
         let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
         let port = channel.localAddress?.port ?? configuration.port
+        var metrics: MetricsEndpoint? = nil
+        if let metricsPort = configuration.metricsPort {
+            do {
+                metrics = try await MetricsEndpoint.bind(
+                    host: configuration.metricsHost, port: metricsPort, engineHost: host)
+            } catch {
+                try? await channel.close().get()
+                throw error
+            }
+        }
         running.withLock { running in
             running.state = .serving(port: port)
             running.quiescing = quiescing
+            running.metrics = metrics
             running.ticker = Task.detached {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(1))
@@ -108,18 +124,22 @@ public final class BidlineServer: Service, Sendable {
             }
         }
         logger.info("serving", metadata: ["address": "\(configuration.host):\(port)"])
+        if let metrics {
+            let address = "\(configuration.metricsHost):\(metrics.port)"
+            logger.info("metrics", metadata: ["address": "\(address)", "path": "/metrics"])
+        }
         return port
     }
 
     /// Stops accepting, lets every connection finish its in-flight batch and close, flushes the log and takes the
     /// final snapshot. Returns once all of that is done, also when called again meanwhile (or from `run()`).
     public func stop() async {
-        enum Role { case drain(ServerQuiescingHelper?, Task<Void, Never>?), wait, none }
+        enum Role { case drain(ServerQuiescingHelper?, MetricsEndpoint?, Task<Void, Never>?), wait, none }
         let role = running.withLock { running -> Role in
             switch running.state {
             case .serving:
                 running.state = .draining
-                return .drain(running.quiescing, running.ticker)
+                return .drain(running.quiescing, running.metrics, running.ticker)
             case .draining: return .wait
             case .idle, .stopped: return .none
             }
@@ -127,7 +147,7 @@ public final class BidlineServer: Service, Sendable {
         switch role {
         case .none: return
         case .wait: return await stopped()
-        case .drain(let quiescing, let ticker):
+        case .drain(let quiescing, let metrics, let ticker):
             ticker?.cancel()
             // Closes the listener, sends every open connection `ChannelShouldQuiesceEvent` (it answers what it has
             // read, then closes), and completes once the last of them has closed.
@@ -137,10 +157,12 @@ public final class BidlineServer: Service, Sendable {
             do { try await drained.futureResult.get() } catch {
                 logger.warning("draining connections failed", metadata: ["error": "\(error)"])
             }
+            await metrics?.close()
             await host.shutdown()
             let waiters = running.withLock { running in
                 running.state = .stopped
                 running.quiescing = nil
+                running.metrics = nil
                 running.ticker = nil
                 defer { running.stopWaiters = [] }
                 return running.stopWaiters

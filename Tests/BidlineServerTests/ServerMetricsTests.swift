@@ -2,7 +2,7 @@ import BidlineCore
 import BidlineServer
 import Testing
 
-/// `METRICS`: one Prometheus registry, every series typed as what it is.
+/// `METRICS` and the `--metrics-port` endpoint: one Prometheus registry, every series typed as what it is.
 @Suite struct ServerMetricsTests {
     /// Every series the server exports, with its `# TYPE`.
     static let expectedTypes: [String: String] = [
@@ -84,6 +84,57 @@ import Testing
         let again = try await admin.rows("METRICS")
         let before = try #require(Self.value("bidline_log_records_written_total", in: lines))
         #expect(Self.value("bidline_log_records_written_total", in: again) == before + 1)
+        await server.stop()
+    }
+
+    /// One HTTP/1.1 request to `port`; the status line, headers and body lines (without `\r`) until the server
+    /// closes the connection.
+    static func httpGet(port: Int, _ target: String, method: String = "GET") async throws -> [String] {
+        let client = try LineClient(port: port)
+        try await client.send("\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/plain\r\n\r\n")
+        var lines: [String] = []
+        do {
+            while true {
+                var line = try await client.readLine()
+                if line.hasSuffix("\r") { line.removeLast() }
+                lines.append(line)
+            }
+        } catch is LineClient.Closed {}
+        return lines
+    }
+
+    @Test func theMetricsPortAnswersGetMetricsWithTheSameSeries() async throws {
+        let server = try await TestServer.start(configure: { $0.metricsPort = 0 })
+        defer { server.removeData() }
+        let metricsPort = try #require(server.server.metricsPort)
+        #expect(metricsPort != server.port)
+        let admin = try await server.connect(admin: true)
+        #expect(try await admin.call("USER.ADD inv roles=investor verified=1 risk=5").hasPrefix("OK"))
+
+        let response = try await Self.httpGet(port: metricsPort, "/metrics")
+        #expect(response.first == "HTTP/1.1 200 OK")
+        #expect(response.contains("Content-Type: text/plain; version=0.0.4; charset=utf-8"), "\(response)")
+        let body = Array(response.drop { !$0.isEmpty }.dropFirst())
+        let httpTypes = Self.types(body)
+        for (name, type) in Self.expectedTypes {
+            #expect(httpTypes[name] == type, "\(name): \(httpTypes[name] ?? "missing")")
+        }
+        #expect(Self.value("bidline_users", in: body) == 2)
+        // The same registry as METRICS: the same series, typed the same way.
+        #expect(Self.types(try await admin.rows("METRICS")) == httpTypes)
+
+        let missing = try await Self.httpGet(port: metricsPort, "/nothing")
+        #expect(missing.first == "HTTP/1.1 404 Not Found")
+        let wrongMethod = try await Self.httpGet(port: metricsPort, "/metrics", method: "POST")
+        #expect(wrongMethod.first == "HTTP/1.1 405 Method Not Allowed")
+        await server.stop()
+        #expect(server.server.metricsPort == nil)
+    }
+
+    @Test func noMetricsPortUnlessConfigured() async throws {
+        let server = try await TestServer.start()
+        defer { server.removeData() }
+        #expect(server.server.metricsPort == nil)
         await server.stop()
     }
 }
