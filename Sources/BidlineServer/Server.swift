@@ -28,7 +28,9 @@ public final class BidlineServer: Service, Sendable {
         var quiescing: ServerQuiescingHelper? = nil
         /// The `--metrics-port` listener, when configured.
         var metrics: MetricsEndpoint? = nil
-        var ticker: Task<Void, Never>? = nil
+        /// Journals a tick once a second when a deadline has passed (an event-loop timer; the next tick is
+        /// scheduled once the last one is durable, so ticks never overlap).
+        var ticker: RepeatedTask? = nil
         /// Callers of `run()` and `stop()` waiting for the drain, flush and final snapshot to end.
         var stopWaiters: [CheckedContinuation<Void, Never>] = []
     }
@@ -79,7 +81,8 @@ public final class BidlineServer: Service, Sendable {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(
                 .writeBufferWaterMark,
-                value: .init(low: configuration.maxOutboundBytes / 2, high: configuration.maxOutboundBytes))
+                value: .init(low: configuration.maxOutboundBytes / 2, high: configuration.maxOutboundBytes)
+            )
             .childChannelOption(.maxMessagesPerRead, value: 4)
             .childChannelInitializer { channel in
                 let open = server.connectionCount.wrappingAdd(1, ordering: .relaxed).newValue
@@ -116,11 +119,11 @@ public final class BidlineServer: Service, Sendable {
             running.state = .serving(port: port)
             running.quiescing = quiescing
             running.metrics = metrics
-            running.ticker = Task.detached {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(1))
-                    await host.tickIfDue()
-                }
+            running.ticker = host.eventLoop.scheduleRepeatedAsyncTask(initialDelay: .seconds(1), delay: .seconds(1)) {
+                _ in
+                let ticked = host.eventLoop.makePromise(of: Void.self)
+                ticked.completeWithTask { await host.tickIfDue() }
+                return ticked.futureResult
             }
         }
         logger.info("serving", metadata: ["address": "\(configuration.host):\(port)"])
@@ -134,7 +137,10 @@ public final class BidlineServer: Service, Sendable {
     /// Stops accepting, lets every connection finish its in-flight batch and close, flushes the log and takes the
     /// final snapshot. Returns once all of that is done, also when called again meanwhile (or from `run()`).
     public func stop() async {
-        enum Role { case drain(ServerQuiescingHelper?, MetricsEndpoint?, Task<Void, Never>?), wait, none }
+        enum Role {
+            case drain(ServerQuiescingHelper?, MetricsEndpoint?, RepeatedTask?)
+            case wait, none
+        }
         let role = running.withLock { running -> Role in
             switch running.state {
             case .serving:
