@@ -58,7 +58,8 @@ public final class BidlineServer: Service, Sendable {
     /// The port the `--metrics-port` endpoint is bound to, once started (`nil` when not configured).
     public var metricsPort: Int? { running.withLock { $0.metrics?.port } }
 
-    /// Binds and starts serving; returns the bound port (useful with port 0).
+    /// Binds and starts serving (and the metrics endpoint, when configured); returns the bound port (useful with
+    /// port 0).
     @discardableResult
     public func start() async throws -> Int {
         let host = self.host

@@ -17,8 +17,11 @@ import SystemPackage
 public actor EngineHost {
     /// The event loop the engine runs on; the server serves its connections on the same loop.
     public nonisolated let eventLoop: any EventLoop
+    /// The event loop's executor: the actor runs on the loop, so connections call it without a hop.
     public nonisolated var unownedExecutor: UnownedSerialExecutor { eventLoop.executor.asUnownedSerialExecutor() }
+    /// The settings it was started with.
     public let configuration: HostConfiguration
+    /// The data directory's paths.
     public let directory: DataDirectory
     let logger: Logger
     var engine: Engine
@@ -35,7 +38,9 @@ public actor EngineHost {
     /// Allocates the buffers a batch's replies are written from.
     let allocator = ByteBufferAllocator()
     var pendingEvents: [Event] = []
+    /// The push subscriptions events are published to once durable.
     public let hub = SubscriberHub()
+    /// The metrics registry `METRICS` and the metrics endpoint render.
     public let metrics = ServerMetrics()
     /// Recovery notes and the admin token (when created at this start), for the start-up log.
     public private(set) var startupNotes: [String] = []
@@ -161,7 +166,9 @@ public actor EngineHost {
     public struct BatchResult: Sendable {
         /// The replies, copied once out of the host's reused reply buffer into the buffer that is written.
         public var replies: ByteBuffer
+        /// The connection's session after the batch (`AUTH` and `SUBSCRIBE` change it).
         public var session: Session
+        /// The sequence the log must have made durable before the replies may leave.
         public var durableThrough: UInt64
         /// The first write reply's bytes, and those of any later ones (kept apart so that the common batch of
         /// one write allocates no array).

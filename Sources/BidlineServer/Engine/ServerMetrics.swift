@@ -134,8 +134,9 @@ public final class ServerMetrics: Sendable {
 public struct HostReading: Sendable {
     /// The log writer's counts since start.
     public var log: WALWriterStatistics
-    /// Rounds the loop committed itself and rounds handed to the log thread (``CommitScheduler``).
+    /// Rounds the loop committed itself (``LogCommits/engineLoop``, ``LogCommits/adaptive``).
     public var roundsCommittedOnLoop: Int
+    /// Rounds handed to the log thread by ``LogCommits/adaptive``.
     public var roundsHandedToLogThread: Int
     /// The engine's running figures.
     public var stats: Stats

@@ -21,8 +21,10 @@ public final class SubscriberHub: Sendable {
     /// Whether anyone is subscribed now; events applied while nobody is are not kept for publication.
     var hasSubscribers: Bool { subscriberCount.load(ordering: .relaxed) > 0 }
 
+    /// A hub with no subscribers.
     public init() {}
 
+    /// The number of subscribed connections now.
     public var count: Int { subscribers.withLock { $0.count } }
 
     func add(_ channel: any Channel, session: Session) {
