@@ -72,6 +72,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("auto-bid-share"), help: "Share of each listing that auto-bids may take, percent.")
     var autoBidShare: String?
 
+    @Option(name: .customLong("metrics-port"), help: "Serve the Prometheus metrics (the METRICS registry) over HTTP at GET /metrics on this port (0 picks a free one). Off by default.")
+    var metricsPort: Int?
+
+    @Option(name: .customLong("metrics-host"), help: "Address the metrics endpoint binds (with --metrics-port).")
+    var metricsHost = "127.0.0.1"
+
     @Flag(name: .customLong("truncate-corrupt-log"), help: "Start even if a log record in the middle is corrupt, dropping it and everything after it.")
     var truncateCorruptLog = false
 
@@ -108,6 +114,8 @@ struct Serve: AsyncParsableCommand {
         serverConfiguration.maxOutboundBytes = maxOutbound
         serverConfiguration.slowClientMillis = slowClientMillis
         serverConfiguration.maxConnections = maxConnections
+        serverConfiguration.metricsPort = metricsPort
+        serverConfiguration.metricsHost = metricsHost
 
         let started = ContinuousClock.now
         let host = try await EngineHost(configuration: hostConfiguration, logger: Logger(label: "bidline.engine"))

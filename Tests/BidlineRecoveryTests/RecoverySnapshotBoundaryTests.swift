@@ -1,5 +1,6 @@
 import BidlineCore
 import BidlineStorage
+import BidlineTestSupport
 import Foundation
 import SystemPackage
 import Testing

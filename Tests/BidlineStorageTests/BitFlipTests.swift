@@ -1,3 +1,4 @@
+import BidlineTestSupport
 import Foundation
 import SystemPackage
 import Testing

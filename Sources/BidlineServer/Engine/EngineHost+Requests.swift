@@ -85,10 +85,7 @@ extension EngineHost {
                 logSyncs: Int64(wal.statistics.synchronizations))
             return false
         case .metrics:
-            let lines = metrics.prometheusText(
-                engine: engine, durableSequence: wal.durableSequence, log: wal.statistics,
-                rounds: (onLoop: roundsCommittedOnLoop, toLogThread: roundsHandedToLogThread))
-            replies.rows(lines)
+            replies.rows(prometheusLines())
             return false
         case .deposit(let id, let amount, let ref), .withdraw(let id, let amount, let ref):
             guard let user = engine.userIndex(of: id) else { return refuse(.noSuchUser, "no such user '\(id)'") }

@@ -1,6 +1,5 @@
 import BidlineCore
 import BidlineProtocol
-import NIOConcurrencyHelpers
 import NIOCore
 import Synchronization
 
@@ -8,35 +7,37 @@ import Synchronization
 /// connections. A subscriber whose outbound buffer is full (it stopped reading) is disconnected, so one slow
 /// client never holds memory or the engine.
 public final class SubscriberHub: Sendable {
-    struct Subscriber {
+    struct Subscriber: Sendable {
         let channel: any Channel
         let user: UserIndex
         let admin: Bool
         let topics: [Topic]
     }
 
-    let subscribers = NIOLockedValueBox<[ObjectIdentifier: Subscriber]>([:])
+    let subscribers = Mutex<[ObjectIdentifier: Subscriber]>([:])
     /// The number of subscribers, readable without the lock (the engine host checks it per command).
     private let subscriberCount = Atomic<Int>(0)
 
     /// Whether anyone is subscribed now; events applied while nobody is are not kept for publication.
     var hasSubscribers: Bool { subscriberCount.load(ordering: .relaxed) > 0 }
 
+    /// A hub with no subscribers.
     public init() {}
 
-    public var count: Int { subscribers.withLockedValue { $0.count } }
+    /// The number of subscribed connections now.
+    public var count: Int { subscribers.withLock { $0.count } }
 
     func add(_ channel: any Channel, session: Session) {
         guard let user = session.user else { return }
         let subscriber = Subscriber(channel: channel, user: user, admin: session.isAdmin, topics: session.topics)
-        subscribers.withLockedValue {
+        subscribers.withLock {
             $0[ObjectIdentifier(channel)] = subscriber
             subscriberCount.store($0.count, ordering: .relaxed)
         }
     }
 
     func remove(_ channel: any Channel) {
-        subscribers.withLockedValue {
+        subscribers.withLock {
             $0.removeValue(forKey: ObjectIdentifier(channel))
             subscriberCount.store($0.count, ordering: .relaxed)
         }
@@ -44,7 +45,7 @@ public final class SubscriberHub: Sendable {
 
     /// Sends `events` to whoever subscribed to them. Called by the engine host after the events are durable.
     func publish(_ events: [Event], engine: Engine) {
-        let current = subscribers.withLockedValue { Array($0.values) }
+        let current = subscribers.withLock { Array($0.values) }
         guard !current.isEmpty else { return }
         // Each event is formatted once; every subscriber gets its events in engine order.
         var lines = ReplyWriter(capacity: 4096)

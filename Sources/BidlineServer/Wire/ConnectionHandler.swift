@@ -32,6 +32,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     var deferred: [ByteBuffer] = []
     /// The client closed its sending side: close after answering what it sent.
     var inputClosed = false
+    /// The server is shutting down (`ChannelShouldQuiesceEvent`): read no more, answer what was read, close.
+    var quiescing = false
     var sessionChanging = false
 
     init(host: EngineHost, configuration: ServerConfiguration, logger: Logger, onClose: @escaping @Sendable () -> Void) {
@@ -209,7 +211,9 @@ final class ConnectionHandler: ChannelInboundHandler {
             context.close(promise: nil)
             return
         }
-        if readingPaused && pending.count <= configuration.maxPipelineDepth / 2 && context.channel.isWritable {
+        if readingPaused && !quiescing && pending.count <= configuration.maxPipelineDepth / 2
+            && context.channel.isWritable
+        {
             readingPaused = false
             context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
         }
@@ -221,7 +225,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// outbound limit for `slowClientMillis`. Other connections are unaffected.
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable {
-            if readingPaused && pending.count <= configuration.maxPipelineDepth / 2 {
+            if readingPaused && !quiescing && pending.count <= configuration.maxPipelineDepth / 2 {
                 readingPaused = false
                 context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
             }
@@ -244,13 +248,21 @@ final class ConnectionHandler: ChannelInboundHandler {
         if case ChannelEvent.inputClosed = event {
             inputClosed = true
             closeIfDone(context: context)
+        } else if event is ChannelShouldQuiesceEvent {
+            // Graceful shutdown: stop reading; the batch in flight and the lines already read are answered
+            // (`finish` calls `closeIfDone`), then the connection closes and the quiescing helper hears of it.
+            quiescing = true
+            readingPaused = true
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+            closeIfDone(context: context)
+            return
         }
         context.fireUserInboundEventTriggered(event)
     }
 
-    /// After the client's EOF: close once every request it sent has been answered.
+    /// After the client's EOF or at shutdown: close once every request read has been answered.
     func closeIfDone(context: ChannelHandlerContext) {
-        guard inputClosed, !inFlight, pending.isEmpty, deferred.isEmpty, !closing else { return }
+        guard inputClosed || quiescing, !inFlight, pending.isEmpty, deferred.isEmpty, !closing else { return }
         closing = true
         context.close(promise: nil)
     }

@@ -19,6 +19,11 @@ public struct ServerConfiguration: Sendable {
     public var slowClientMillis: Int64 = 1_000
     /// Most simultaneous client connections; more are refused with `ERR BUSY`.
     public var maxConnections = 10_000
+    /// Port of the Prometheus endpoint (`GET /metrics`); `nil`: none; 0 picks an ephemeral port (tests).
+    public var metricsPort: Int? = nil
+    /// Address the metrics endpoint binds; loopback by default.
+    public var metricsHost = "127.0.0.1"
 
+    /// The defaults.
     public init() {}
 }
