@@ -149,7 +149,7 @@ import Testing
         for step in steps {
             let connection = try connections[step.connection] ?? BlockingLineClient(port: server.port)
             connections[step.connection] = connection
-            let reply = try connection.call(Self.request(step.request, tokens: tokens))
+            let reply = try await connection.call(Self.request(step.request, tokens: tokens))
             #expect(
                 reply.map(Self.normalized) == step.reply.map(Self.normalized), "\(step.connection)> \(step.request)")
             if step.request.hasPrefix("USER.ADD"), let line = reply.first, line.hasPrefix("OK user=") {

@@ -21,14 +21,6 @@ extension TestServer {
     }
 }
 
-/// Runs blocking socket work on a GCD thread, so tests never block the Swift concurrency pool (on 2 cores the
-/// in-process server needs it).
-func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
-    }
-}
-
 /// The shared line socket with async calls: socket work runs on a GCD thread, never on the concurrency pool.
 final class LineClient: Sendable {
     typealias Timeout = LineSocket.Timeout

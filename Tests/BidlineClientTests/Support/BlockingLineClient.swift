@@ -2,7 +2,7 @@ import BidlineTestSupport
 
 /// The shared line socket for replaying transcripts byte for byte (including requests the async client refuses
 /// on purpose, such as `SUBSCRIBE` on a request connection).
-final class BlockingLineClient {
+final class BlockingLineClient: Sendable {
     let socket: LineSocket
 
     init(port: Int) throws { socket = try LineSocket(port: port) }
@@ -14,6 +14,15 @@ final class BlockingLineClient {
 
     /// Sends `line` and reads its reply: one line, or `OK rows=N` and N more. `EVENT` lines are skipped.
     func call(_ line: String) throws -> [String] {
+        try callBlocking(line)
+    }
+
+    /// ``call(_:)`` on a GCD thread (``offload(_:)``): the test's task does not hold a pool thread while it waits.
+    func call(_ line: String) async throws -> [String] {
+        try await offload { try self.callBlocking(line) }
+    }
+
+    private func callBlocking(_ line: String) throws -> [String] {
         try send(line)
         var head = try readLine()
         while head.hasPrefix("EVENT ") { head = try readLine() }
