@@ -60,10 +60,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard !closing else { return }
         switch frame {
         case .tooLong:
-            var writer = ReplyWriter(capacity: 80)
-            writer.error(.lineTooLong, "line longer than \(configuration.maxLineLength) bytes; discarded")
-            host.metrics.rejected(.lineTooLong)
-            pending.append(.ready(writer.bytes))
+            refuse(ProtocolError(.lineTooLong, "line longer than \(configuration.maxLineLength) bytes; discarded"))
         case .line(let line):
             if quitAfterIndex != nil { return }  // nothing after QUIT is answered
             if sessionChanging {
@@ -80,18 +77,15 @@ final class ConnectionHandler: ChannelInboundHandler {
             guard let spec = try parser.parseVerb(line) else { return }  // blank line: no reply
             host.metrics.parsed(spec.verb)
             if !session.isAuthenticated && !spec.roles.contains(.unauthenticated) {
-                host.metrics.rejected(.notAuthenticated)
-                pending.append(.ready(Self.error(.notAuthenticated, "authenticate first with AUTH user token")))
+                refuse(ProtocolError(.notAuthenticated, "authenticate first with AUTH user token"))
                 return
             }
             if !session.topics.isEmpty && spec.verb != .quit && spec.verb != .ping {
-                host.metrics.rejected(.badState)
-                pending.append(.ready(Self.error(.badState, "connection is in push mode (SUBSCRIBE); only PING and QUIT")))
+                refuse(ProtocolError(.badState, "connection is in push mode (SUBSCRIBE); only PING and QUIT"))
                 return
             }
             guard session.may(spec) else {
-                host.metrics.rejected(.forbidden)
-                pending.append(.ready(Self.error(.forbidden, "\(spec.name) is for \(CommandTable.roleNames(spec.roles))")))
+                refuse(ProtocolError(.forbidden, "\(spec.name) is for \(CommandTable.roleNames(spec.roles))"))
                 return
             }
             let request = try parser.parseArguments(spec, line)
@@ -106,8 +100,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             let refusal =
                 session.isAuthenticated
                 ? error : ProtocolError(.notAuthenticated, "authenticate first with AUTH user token")
-            host.metrics.rejected(refusal.code)
-            pending.append(.ready(Self.error(refusal)))
+            refuse(refusal)
         }
     }
 
@@ -118,16 +111,13 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    static func error(_ code: RejectCode, _ message: String) -> [UInt8] {
-        var writer = ReplyWriter(capacity: 96)
-        writer.error(code, message)
-        return writer.bytes
-    }
-
-    static func error(_ refusal: ProtocolError) -> [UInt8] {
+    /// Answers a line the connection refuses itself (framing, session, role, arguments): counted, and kept in
+    /// the batch at the line's place so replies stay in request order.
+    func refuse(_ refusal: ProtocolError) {
+        host.metrics.rejected(refusal.code)
         var writer = ReplyWriter(capacity: 96)
         writer.error(refusal)
-        return writer.bytes
+        pending.append(.ready(writer.bytes))
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
